@@ -1,0 +1,62 @@
+"""The benchmark protocol: each suite measures its figures and a baseline in the same run.
+
+A suite is a module with ``run(quick: bool) -> Suite``. Targets are checked as the issue states them:
+absolute rates on this machine and ratios against the same-run baseline; never as timed unit tests.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SUITES = {
+    "ingest": "deltatrace.bench",
+    "fix": "adapters.fix.bench",
+    "simulate": "adapters.testbed.bench",
+    "replay": "replay.bench",
+    "ledger": "ledger.bench",
+    "report": "ledger.reports_bench",
+}
+
+
+@dataclass
+class Target:
+    name: str
+    value: float
+    target: float
+    op: str = ">="  # ">=" for rates and ratios, "<=" for latencies
+
+    @property
+    def ok(self) -> bool:
+        return self.value >= self.target if self.op == ">=" else self.value <= self.target
+
+
+@dataclass
+class Suite:
+    name: str
+    figures: dict[str, float | int | str] = field(default_factory=dict)
+    targets: list[Target] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(t.ok for t in self.targets)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "suite": self.name,
+            "ok": self.ok,
+            "figures": self.figures,
+            "targets": [{**asdict(t), "ok": t.ok} for t in self.targets],
+        }
+
+
+def best_of(n: int, fn: Callable[[], Any]) -> float:
+    """Wall seconds of the fastest of n runs: the least disturbed by other work on the machine."""
+    best = float("inf")
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best

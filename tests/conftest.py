@@ -1,0 +1,22 @@
+"""Shared fixtures. Each area keeps its own fixtures in tests/<area>/conftest.py."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+
+@pytest.fixture
+def make_user(db):  # type: ignore[no-untyped-def]
+    """A user in the given role groups (viewer, compliance, approver, admin)."""
+
+    def make(username: str = "alice", *roles: str, password: str = "pw-for-tests-1") -> User:
+        from deltatrace.roles import ensure_roles
+
+        ensure_roles()
+        user = User.objects.create_user(username=username, password=password)
+        for role in roles:
+            user.groups.add(Group.objects.get(name=role))
+        return user
+
+    return make
