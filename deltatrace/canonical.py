@@ -20,14 +20,23 @@ _OPTS = orjson.OPT_SORT_KEYS
 
 
 def _needs_slow_path(value: Any) -> bool:
+    """True when orjson's sorted output would differ from JCS: floats, or non-ASCII object keys."""
     t = type(value)
     if t is dict:
         for k, v in value.items():
-            if not k.isascii() or _needs_slow_path(v):
+            tv = type(v)
+            if tv is str or tv is int or v is None or tv is bool:
+                if not k.isascii():
+                    return True
+            elif not k.isascii() or _needs_slow_path(v):
                 return True
         return False
     if t is list:
-        return any(_needs_slow_path(v) for v in value)
+        for v in value:
+            tv = type(v)
+            if not (tv is str or tv is int) and _needs_slow_path(v):
+                return True
+        return False
     return t is float
 
 
@@ -42,6 +51,11 @@ def _slow(value: Any) -> bytes:
     if isinstance(value, int):
         return str(value).encode()
     return rfc8785.dumps(value)
+
+
+def canonical_fragment(value: Any) -> orjson.Fragment:
+    """Canonical bytes wrapped for embedding in a larger object without re-walking it."""
+    return orjson.Fragment(canonical_json(value))
 
 
 def canonical_json(value: Any) -> bytes:

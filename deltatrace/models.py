@@ -8,29 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
-EVENT_KINDS = (
-    "MDTick",
-    "Signal",
-    "PlanDelta",
-    "Order",
-    "ExecReport",
-    "Fill",
-    "RiskCheck",
-    "Annotation",
-    "Session",
-)
-EDGE_KINDS = (
-    "tick_signal",
-    "signal_plan",
-    "plan_order",
-    "order_risk",
-    "order_report",
-    "report_fill",
-    "send_receive",
-    "order_chain",
-    "causal",
-)
-KEY_FIELDS = ("symbol", "cl_ord_id", "orig_cl_ord_id", "order_id", "exec_id", "signal_id", "plan_id")
+from deltatrace.capture_format import EDGE_KINDS, EVENT_KINDS, KEY_FIELDS  # noqa: F401
 
 
 class Incident(models.Model):
@@ -77,6 +55,9 @@ class Capture(models.Model):
     quarantined_count = models.BigIntegerField(default=0)
     seq_gaps = models.BigIntegerField(default=0)
     digest = models.CharField(max_length=64, blank=True, help_text="SHA-256 over event digests")
+    registered_digest = models.CharField(
+        max_length=64, blank=True, help_text="the digest last logged in the governance ledger"
+    )
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
