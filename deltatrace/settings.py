@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "django_filters",
     "django_tasks",
     "django_tasks_db",
     "deltatrace",
@@ -110,7 +111,8 @@ else:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": SQLITE_PATH,
             # A named file so daphne in a second process (live-server tests) sees the test database.
-            "TEST": {"NAME": str(DATA_DIR / "test.sqlite3")},
+            # One file per test process, so concurrent runs never share a test database.
+            "TEST": {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")},
             "OPTIONS": {
                 # WAL lets the dashboard read while ingest or the replay worker writes.
                 "init_command": (

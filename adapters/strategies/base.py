@@ -10,6 +10,28 @@ A strategy is a pipeline of three stages, each separately replayable:
 Every stage sees every event routed to it through ``on_event`` and emits outputs through the context.
 Stages must be deterministic functions of (params, the events they receive, ctx.now_ns, ctx.rng):
 no wall clock, no network, no filesystem, no iteration over unordered sets. Replay enforces this.
+
+Driving a strategy (the testbed and replay both do exactly this):
+
+    strategy = get_strategy(name, version)(params)      # adapters.strategies.registry
+    ctx = Context(seed)                                  # one context for the whole run
+    for ev in inputs:                                    # INPUT_KINDS, in capture order
+        ctx.now_ns = ev.ts_ns
+        for ref, out in strategy.handle(ev, ctx):        # outputs, in emission order
+            ...
+
+``Strategy.handle`` routes an event through the pipeline breadth-first: the event goes to every stage
+whose ``consumes`` holds its kind, in stage order (signal, planner, executor); each output is given the
+ref ``(ev.ref[0], ev.ref[1] + i)`` for the i-th output (1-based), i.e. a recording host writes the
+outputs right after the input with consecutive seqs, and is then routed the same way. So an output's
+seq, and the refs in later outputs' ``parents``, are reproducible from the recorded inputs alone.
+``Session`` inputs (``{"event": "link_down"|"link_up", "peer": ...}``) tell the executor about its
+order session, e.g. to resend in-flight orders after a partition heals.
+
+Writing your own: subclass ``Stage`` three times (set ``name`` and ``consumes``; emit ``Emitted``
+records with ``parents`` = the refs of the events that caused them), then subclass ``Strategy``
+with ``name``, ``version``, ``default_params`` and ``stage_classes``, and add it to
+``adapters.strategies.registry.STRATEGIES``.
 """
 
 from __future__ import annotations
@@ -24,6 +46,21 @@ from typing import Any, ClassVar
 Ref = tuple[str, int]
 
 STAGES = ("signal", "planner", "executor")
+
+# What a strategy host records as inputs (fed to ``Strategy.handle``) and as outputs (emitted).
+INPUT_KINDS = frozenset({"MDTick", "ExecReport", "Fill", "RiskCheck", "Session"})
+OUTPUT_KINDS = frozenset({"Signal", "PlanDelta", "Order"})
+
+# The capture-format edge kind for a (parent kind, child kind) pair inside a strategy; else "causal".
+EDGE_KINDS = {
+    ("MDTick", "Signal"): "tick_signal",
+    ("Signal", "PlanDelta"): "signal_plan",
+    ("PlanDelta", "Order"): "plan_order",
+}
+
+
+def edge_kind(parent_kind: str, child_kind: str) -> str:
+    return EDGE_KINDS.get((parent_kind, child_kind), "causal")
 
 
 @dataclass(frozen=True)
@@ -95,6 +132,28 @@ class Strategy:
 
             h.update(inspect.getsource(sys.modules[name]).encode())
         return "sha256:" + h.hexdigest()
+
+    def handle(self, ev: StrategyEvent, ctx: Context) -> list[tuple[Ref, Emitted]]:
+        """Route one input through the pipeline; return the outputs with their refs, in order."""
+        capture, seq = ev.ref
+        results: list[tuple[Ref, Emitted]] = []
+        queue = [ev]
+        stages = [self.stages[cls.name] for cls in self.stage_classes]
+        i = 0
+        while i < len(queue):
+            cur = queue[i]
+            i += 1
+            for stage in stages:
+                if cur.kind not in stage.consumes:
+                    continue
+                ctx.outbox = []
+                stage.on_event(cur, ctx)
+                for out in ctx.outbox:
+                    ref = (capture, seq + len(results) + 1)
+                    results.append((ref, out))
+                    queue.append(StrategyEvent(out.kind, ctx.now_ns, out.keys, out.payload, ref))
+        ctx.outbox = []
+        return results
 
     def identity(self) -> dict[str, Any]:
         return {

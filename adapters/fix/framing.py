@@ -1,0 +1,387 @@
+"""Bulk framing of tag=value FIX logs: find, frame, verify and split every message of a whole file.
+
+simplefix's FixParser re-slices its buffer for every field, which is fine for a live session and far
+too slow for logs. Here each message is located with ``bytes.find``, framed by BodyLength(9), checked
+against CheckSum(10) (computed over the SOH form) and split with ``bytes.split``. Anything that is not a
+valid message or a recognised engine log prefix is quarantined with its byte offset, its bytes and a
+precise reason; framing always resumes at the next message.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+from zlib import adler32
+
+from simplefix.data import RAW_LEN_TAGS
+
+SOH = b"\x01"
+REQUIRED_HEADER = (8, 9, 35, 49, 56, 34, 52)
+HEADER_NAMES = {
+    8: "BeginString",
+    9: "BodyLength",
+    35: "MsgType",
+    49: "SenderCompID",
+    56: "TargetCompID",
+    34: "MsgSeqNum",
+    52: "SendingTime",
+}
+_DIGITS = frozenset(b"0123456789")
+_BEGIN_TEXT = {b"FIX.4.2": "FIX.4.2", b"FIX.4.4": "FIX.4.4", b"FIXT.1.1": "FIXT.1.1"}
+_RAW_LEN = frozenset(b"%d" % t for t in RAW_LEN_TAGS)
+_NOT_SEPARATOR = bytes(b for b in range(256) if b not in (1, 61))  # all but SOH and '='
+_ALTERNATING = b"=\x01" * 50_000
+_DELIMS = {b"\x01": SOH, b"|": b"|", b"^A": b"^A"}
+
+# 8=BeginString <d> 9=BodyLength <d>; the delimiter is detected per message from what follows 8=.
+_HEAD = re.compile(rb"8=(FIXT?\.\d\.\d)(\x01|\||\^A)9=(\d{1,8})\2")
+_BEGIN = re.compile(rb"8=(FIXT?\.\d\.\d)(\x01|\||\^A)")
+
+_TS = (
+    rb"\d{8}-\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?"
+    rb"|\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?Z?"
+    rb"|\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?"
+)
+_DIR_IN = (b"<", b"<<", b"<-", b"IN", b"RECV", b"RCV", b"RECEIVED", b"INBOUND", b"INCOMING")
+_DIR_OUT = (b">", b">>", b"->", b"OUT", b"SENT", b"SEND", b"SND", b"OUTBOUND", b"OUTGOING")
+_DIR = b"|".join(re.escape(d) for d in sorted(_DIR_IN + _DIR_OUT, key=len, reverse=True))
+_SESSION = rb"FIXT?\.\d\.\d:[\w.\-]+->[\w.\-]+"
+# An engine log prefix: optional timestamp, direction marker and session id in the usual orders,
+# with brackets and ':' '-' '|' separators (QuickFIX: "20250101-12:00:00.000 : 8=FIX...").
+_PREFIX = re.compile(
+    rb"\s*(?:(?P<d1>" + _DIR + rb")\s*[:\-|]?\s*)?"
+    rb"(?:\[?(?P<ts>" + _TS + rb")\]?\s*[:\-|,]?\s*)?"
+    rb"(?:(?:\[?(?P<d2>" + _DIR + rb")\]?|\[?" + _SESSION + rb"\]?)\s*[:\-|]?\s*)*",
+    re.IGNORECASE,
+)
+
+
+_QUICKFIX = re.compile(rb"(\d{8}-\d\d:\d\d:\d\d(?:\.\d{1,9})?) : ")
+
+
+class Frame(NamedTuple):
+    """One framed, checksum-verified message."""
+
+    offset: int  # byte offset of its 8= in the input
+    begin_string: str
+    msg: bytes  # the message in SOH form
+    tags: dict[bytes, bytes]  # tag text → value (a repeated tag keeps its last value)
+    flat: list[bytes]  # tag, value, tag, value, ... in message order (canonical tag text)
+    direction: str | None  # "in" / "out" from the engine's log prefix, if any
+    log_ts: bytes | None  # the log prefix's timestamp text, if any
+
+    @property
+    def fields(self) -> list[tuple[int, bytes]]:
+        """(tag, value) pairs, as simplefix returns them."""
+        return list(zip(map(int, self.flat[0::2]), self.flat[1::2], strict=True))
+
+
+class FramingError(ValueError):
+    """A message that cannot be framed or split; the text is the quarantine reason."""
+
+
+def quarantine(offset: int, raw: bytes, reason: str) -> dict[str, object]:
+    return {"offset": offset, "raw": raw.decode("utf-8", "backslashreplace"), "reason": reason}
+
+
+def split_fields(msg: bytes) -> list[tuple[int, bytes]]:
+    """(tag, value) pairs of one SOH-form message, exactly as simplefix would return them."""
+    flat = split_flat(msg)[1]
+    return list(zip(map(int, flat[0::2]), flat[1::2], strict=True))
+
+
+def split_flat(msg: bytes) -> tuple[dict[bytes, bytes], list[bytes]]:
+    """A tag → value dict and the flat [tag, value, ...] list of one SOH-form message.
+
+    Fast path, all in C: when the separators strictly alternate '=' SOH '=' SOH ..., every tag is
+    plain digits without a leading zero and no value is empty, one replace + split gives every pair
+    with no per-field Python work. Anything else (values holding '=', raw data fields, errors) goes
+    field by field.
+    """
+    seps = msg.translate(None, _NOT_SEPARATOR)
+    if (
+        seps == _ALTERNATING[: len(seps)]
+        and seps[-1:] == SOH
+        and b"=\x01" not in msg
+        and b"\x01=" not in msg
+        and b"\x010" not in msg
+    ):
+        flat = msg.replace(b"=", SOH).split(SOH)
+        del flat[-1]
+        if b"".join(flat[0::2]).isdigit():
+            it = iter(flat)
+            tags = dict(zip(it, it, strict=True))
+            if _RAW_LEN.isdisjoint(tags):
+                return tags, flat
+    pairs = _split_careful(msg)
+    flat = [x for t, v in pairs for x in (b"%d" % t, v)]
+    it = iter(flat)
+    return dict(zip(it, it, strict=True)), flat
+
+
+def _split_careful(msg: bytes) -> list[tuple[int, bytes]]:
+    """Field by field, honouring raw data fields (whose values may hold SOH), with precise errors."""
+    pairs: list[tuple[int, bytes]] = []
+    pos, n, raw_len = 0, len(msg), 0
+    while pos < n:
+        eq = msg.find(b"=", pos)
+        end_field = msg.find(SOH, pos)
+        if eq < 0 or (0 <= end_field < eq):
+            stop = end_field if end_field >= 0 else n
+            raise FramingError(f"field {len(pairs) + 1} has no '=': {msg[pos:stop][:40]!r}")
+        tag_text = msg[pos:eq]
+        if not tag_text.isdigit():
+            raise FramingError(f"non-numeric tag {tag_text[:40]!r} in field {len(pairs) + 1}")
+        tag = int(tag_text)
+        if raw_len:
+            end = eq + 1 + raw_len
+            if msg[end : end + 1] != SOH:
+                raise FramingError(f"raw data field {tag} is not {raw_len} bytes long")
+            raw_len = 0
+        else:
+            end = msg.find(SOH, eq + 1)
+            if end < 0:
+                raise FramingError(f"field {tag} is not terminated by a delimiter")
+        value = msg[eq + 1 : end]
+        if not value:
+            raise FramingError(f"empty value for tag {tag}")
+        if b"%d" % tag in _RAW_LEN:
+            if not value.isdigit():
+                raise FramingError(
+                    f"non-numeric length {value[:20]!r} in raw data length tag {tag}"
+                )
+            raw_len = int(value)
+        pairs.append((tag, value))
+        pos = end + 1
+    return pairs
+
+
+def _is_start(data: bytes, s: int) -> bool:
+    return s == 0 or data[s - 1] not in _DIGITS
+
+
+def checksum(buf: bytes) -> int:
+    """The FIX CheckSum: byte sum mod 256, at C speed.
+
+    zlib.adler32's low half is 1 + the byte sum mod 65521, which is the exact sum for up to 256
+    bytes (256 * 255 < 65521), so longer input is summed in 256-byte chunks.
+    """
+    if len(buf) <= 256:
+        return ((adler32(buf) & 0xFFFF) - 1) & 255
+    total = 0
+    for i in range(0, len(buf), 256):
+        total += (adler32(buf[i : i + 256]) & 0xFFFF) - 1
+    return total & 255
+
+
+class Framer:
+    """Frames one whole log. ``frames`` and ``quarantined`` are filled by ``run``."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.frames: list[Frame] = []
+        self.quarantined: list[dict[str, object]] = []
+        self.begin_strings: set[str] = set()
+
+    def run(self) -> Framer:
+        data, find, n = self.data, self.data.find, len(self.data)
+        head_match = _HEAD.match
+        pos = 0
+        while pos < n:
+            s = find(b"8=FIX", pos)
+            while s > 0 and data[s - 1] in _DIGITS:
+                s = find(b"8=FIX", s + 1)
+            if s < 0:
+                self._gap(pos, n, last=True)
+                break
+            direction = log_ts = None
+            if s != pos:
+                gap = data[pos:s]
+                if gap != b"\n" and gap != b"\r\n":
+                    direction, log_ts = self._gap(pos, s, last=False)
+            m = head_match(data, s)
+            if m is None:
+                pos = self._bad_head(s)
+                continue
+            delim = m[2]
+            if delim == b"^A":
+                pos = self._caret_message(s, m, direction, log_ts)
+                continue
+            end_body = m.end() + int(m[3])
+            cs_end = end_body + 7
+            # BodyLength lands on "10=", a 3-digit CheckSum, then the delimiter (a '|' log may
+            # drop the last one at the end of a line).
+            if data[end_body - 1 : end_body + 3] == delim + b"10=":
+                term = data[cs_end - 1 : cs_end]
+                if term == delim:
+                    pos = cs_end
+                    msg = data[s:pos]
+                    if delim != SOH:
+                        msg = msg.replace(delim, SOH)
+                    self._verify(
+                        s, msg, msg if delim == SOH else data[s:pos], m[1], direction, log_ts
+                    )
+                    continue
+                if delim != SOH and term in (b"", b"\n", b"\r", b" "):
+                    pos = cs_end - 1
+                    msg = data[s:pos].replace(delim, SOH) + SOH
+                    self._verify(s, msg, data[s:pos], m[1], direction, log_ts)
+                    continue
+            pos = self._misframed(s, m.end(), int(m[3]), delim, data)
+        return self
+
+    def _verify(
+        self,
+        s: int,
+        msg: bytes,
+        raw: bytes,
+        begin: bytes,
+        direction: str | None,
+        log_ts: bytes | None,
+    ) -> None:
+        cs_at = len(msg) - 7
+        declared = msg[cs_at + 3 : cs_at + 6]
+        computed = checksum(msg[:cs_at])
+        if not declared.isdigit() or computed != int(declared):
+            reason = (
+                f"bad checksum: CheckSum(10)={declared.decode()} but computed {computed:03d}"
+                if declared.isdigit()
+                else f"malformed CheckSum(10) {declared!r}: expected 3 digits"
+            )
+            self.quarantined.append(quarantine(s, raw, reason))
+            return
+        try:
+            tags, flat = split_flat(msg)
+        except FramingError as exc:
+            self.quarantined.append(quarantine(s, raw, str(exc)))
+            return
+        if not (
+            b"35" in tags
+            and b"49" in tags
+            and b"56" in tags
+            and b"34" in tags
+            and b"52" in tags
+            and flat[0] == b"8"
+            and flat[2] == b"9"
+        ):
+            missing = [t for t in REQUIRED_HEADER if b"%d" % t not in tags]
+            names = ", ".join(f"{t} ({HEADER_NAMES[t]})" for t in missing)
+            reason = f"missing required header field(s): {names}"
+            self.quarantined.append(quarantine(s, raw, reason))
+            return
+        bs = _BEGIN_TEXT.get(begin) or begin.decode()
+        self.begin_strings.add(bs)
+        self.frames.append(Frame(s, bs, msg, tags, flat, direction, log_ts))
+
+    def _caret_message(
+        self, s: int, m: re.Match[bytes], direction: str | None, log_ts: bytes | None
+    ) -> int:
+        """'^A'-delimited: convert the rest of the line to SOH form, then frame by BodyLength."""
+        data = self.data
+        eol = data.find(b"\n", s)
+        eol = len(data) if eol < 0 else eol
+        line = data[s:eol].rstrip(b"\r").replace(b"^A", SOH)
+        body_start = len(m.group(1)) + 2 + 1 + 2 + len(m.group(3)) + 1
+        end_body = body_start + int(m.group(3))
+        if line[end_body - 1 : end_body + 3] == b"\x0110=" and line[
+            end_body + 6 : end_body + 7
+        ] in (
+            SOH,
+            b"",
+        ):
+            msg = line[: end_body + 7]
+            if not msg.endswith(SOH):
+                msg += SOH
+            conv = line[: end_body + 7]
+            raw_len = min(len(conv) + conv.count(SOH), eol - s)
+            self._verify(s, msg, data[s : s + raw_len], m.group(1), direction, log_ts)
+            return s + raw_len
+        return self._misframed(s, m.end(), int(m.group(3)), b"^A", data)
+
+    def _misframed(self, s: int, body_start: int, declared: int, delim: bytes, data: bytes) -> int:
+        """BodyLength does not land on CheckSum(10): wrong length, or the message is truncated."""
+        nxt = data.find(b"8=FIX", body_start)
+        while nxt > 0 and not _is_start(data, nxt):
+            nxt = data.find(b"8=FIX", nxt + 1)
+        eol = data.find(b"\n", s)
+        limit = len(data)
+        if nxt >= 0:
+            limit = nxt
+        if 0 <= eol < limit:
+            limit = eol
+        cs = data.find(delim + b"10=", body_start - len(delim), limit)
+        if cs >= 0:
+            stop = data.find(delim, cs + len(delim) + 3, limit)
+            stop = limit if stop < 0 else stop + len(delim)
+            actual = cs + len(delim) - body_start
+            if delim == b"^A":
+                actual -= data.count(b"^A", body_start, cs + 2)
+            reason = f"wrong body length: BodyLength(9)={declared} but the body is {actual} bytes"
+            if actual == declared:
+                value = data[cs + len(delim) + 3 : stop].rstrip(delim + b"\r\n")
+                reason = f"malformed or truncated CheckSum(10) {value!r}: expected 3 digits"
+            self.quarantined.append(quarantine(s, data[s:stop].rstrip(b"\r\n"), reason))
+            return stop
+        where = (
+            "the next message"
+            if limit == nxt
+            else "end of line"
+            if limit == eol
+            else "end of input"
+        )
+        reason = f"truncated message: no CheckSum(10) before {where}"
+        self.quarantined.append(quarantine(s, data[s:limit].rstrip(b"\r\n"), reason))
+        return limit
+
+    def _bad_head(self, s: int) -> int:
+        data = self.data
+        nxt = data.find(b"8=FIX", s + 1)
+        while nxt > 0 and not _is_start(data, nxt):
+            nxt = data.find(b"8=FIX", nxt + 1)
+        eol = data.find(b"\n", s)
+        stop = min(x for x in (nxt, eol, len(data)) if x >= 0)
+        b = _BEGIN.match(data, s)
+        if b is None:
+            reason = "malformed BeginString(8): expected FIX.4.x or FIXT.1.1 and a delimiter"
+        else:
+            reason = "BodyLength(9) missing, not the second field or not a number"
+        self.quarantined.append(quarantine(s, data[s:stop].rstrip(b"\r\n"), reason))
+        return stop
+
+    def _gap(self, start: int, stop: int, last: bool) -> tuple[str | None, bytes | None]:
+        """Bytes between messages: blank, a log prefix for the next message, or garbage."""
+        data = self.data
+        gap = data[start:stop]
+        if gap[:1] == b"\n":  # the usual case: a QuickFIX-style prefix on the next line
+            m = _QUICKFIX.fullmatch(gap, 1)
+            if m is not None:
+                return None, m[1]
+        lines = gap.split(b"\n")
+        prefix = None if last else lines.pop()
+        line_start = start
+        for i, line in enumerate(lines):
+            if line.strip():
+                lead = len(line) - len(line.lstrip())
+                what = "after a message" if i == 0 and start > 0 else "between messages"
+                reason = f"garbage {what}: {len(line.strip())} bytes that are not a FIX message"
+                self.quarantined.append(quarantine(line_start + lead, line.strip(), reason))
+            line_start += len(line) + 1
+        if prefix is None or not prefix.strip():
+            return None, None
+        at_line_start = bool(lines) or start == 0
+        m = _PREFIX.fullmatch(prefix) if at_line_start else None
+        if m is None:
+            lead = len(prefix) - len(prefix.lstrip())
+            reason = (
+                f"garbage before a message: {len(prefix.strip())} bytes that are not a log prefix"
+            )
+            self.quarantined.append(quarantine(line_start + lead, prefix.strip(), reason))
+            return None, None
+        d = (m.group("d1") or m.group("d2") or b"").upper()
+        direction = "in" if d in _DIR_IN else "out" if d in _DIR_OUT else None
+        return direction, m.group("ts")
+
+
+def frame_log(data: bytes) -> Framer:
+    """Frame a whole log; see ``Framer.frames``, ``.quarantined`` and ``.begin_strings``."""
+    return Framer(data).run()

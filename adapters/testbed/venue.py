@@ -1,0 +1,224 @@
+"""The risk-gateway and venue hosts, built on the exchange sandbox (adapters.exchange).
+
+The gateway runs ``RiskGateway`` against ``RemoteEngine``, a stand-in for the venue on the far side
+of a network link: orders it would hand to the engine are forwarded as messages, and the venue's
+reports come back through it (so the gateway's positions follow fills, as in production).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from adapters.exchange.engine import MatchingEngine
+from adapters.exchange.risk import RiskGateway
+from adapters.exchange.types import (
+    BUY,
+    SELL,
+    CancelRequest,
+    ExecReport,
+    NewOrder,
+    RiskLimits,
+    Trade,
+)
+from adapters.testbed.hosts import Msg, Send, msg_of, sr, to_request
+from adapters.testbed.writer import CaptureWriter
+
+Report = tuple[Msg, ExecReport]
+
+
+class RemoteEngine:
+    """What RiskGateway sees of a venue it reaches over the network."""
+
+    def __init__(self, venue: str) -> None:
+        self.venue = venue
+        self.listeners: list[Callable[[ExecReport], None]] = []
+        self.outbox: list[Any] = []  # requests to forward once the gateway has recorded them
+        self.last: dict[str, ExecReport] = {}
+        self.trades: dict[str, Trade] = {}
+
+    def subscribe(self, listener: Callable[[ExecReport], None]) -> None:
+        self.listeners.append(listener)
+
+    def submit(self, order: Any, ts_ns: int) -> list[ExecReport]:
+        self.outbox.append(order)
+        return []
+
+    cancel = replace = submit
+
+    def top_of_book(self, symbol: str) -> tuple[Decimal | None, int, Decimal | None, int]:
+        return None, 0, None, 0
+
+    def last_trade(self, symbol: str) -> Trade | None:
+        return self.trades.get(symbol)
+
+    def order(self, cl_ord_id: str) -> ExecReport | None:
+        r = self.last.get(cl_ord_id)
+        return None if r is None else dataclasses.replace(r)
+
+    def deliver(self, r: ExecReport) -> None:
+        self.last[r.cl_ord_id] = r
+        if r.orig_cl_ord_id:
+            self.last[r.orig_cl_ord_id] = r
+        if r.last_qty and r.last_px is not None:
+            buy, sell = (r.order_id, "") if r.side == BUY else ("", r.order_id)
+            self.trades[r.symbol] = Trade(
+                r.symbol, r.last_px, r.last_qty, r.ts_ns, r.side, buy, sell
+            )
+        for fn in self.listeners:
+            fn(r)
+
+
+class GatewayHost:
+    """Records each order's receipt and risk checks; forwards passed orders; relays reports."""
+
+    def __init__(
+        self,
+        w: CaptureWriter,
+        venue: str,
+        limits: RiskLimits,
+        reference: Decimal,
+        strategy_name: str,
+        to_venue: Callable[[tuple[Msg, Any]], None],
+        to_strategy: Send,
+    ) -> None:
+        self.w = w
+        self.remote = RemoteEngine(venue)
+        self.risk = RiskGateway(self.remote, limits)  # type: ignore[arg-type]
+        self.reference = reference
+        self.strategy_name = strategy_name
+        self.to_venue, self.to_strategy = to_venue, to_strategy
+        self.seen: dict[str, Msg | None] = {}  # cl_ord_id -> last report relayed for it
+
+    def on_order(self, msg: Msg) -> None:
+        w = self.w
+        _, keys, payload, *_ = msg
+        ev = w.record("Order", "risk", keys, payload, sr(msg), remote_hlc=msg[5])
+        cl = keys["cl_ord_id"]
+        if cl in self.seen:  # a resend of an order already handled: answer with its last state
+            last = self.seen[cl]
+            if last is not None:
+                self.to_strategy(last)
+            return
+        self.seen[cl] = None
+        req = to_request(keys, payload, self.strategy_name)
+        ts = ev["ts_ns"]
+        if isinstance(req, NewOrder):
+            self.risk.set_reference_price(req.symbol, self.reference)
+            results, reports = self.risk.submit(req, ts)
+        elif isinstance(req, CancelRequest):
+            results, reports = [], self.risk.cancel(req, ts)
+        else:
+            results, reports = self.risk.replace_with_checks(req, ts)
+        sender = ev
+        for r in results:
+            parents = [{"seq": ev["seq"], "kind": "order_risk"}]
+            sender = w.record("RiskCheck", "risk", r.to_keys(), r.to_payload(), parents)
+            if not r.passed:
+                self.to_strategy(msg_of(w, sender))
+        for rep in reports:
+            parents = [{"seq": ev["seq"], "kind": "order_report"}]
+            out = w.record("ExecReport", "risk", rep.to_keys(), rep.to_payload(), parents)
+            self.seen[cl] = msg_of(w, out)
+            self.to_strategy(self.seen[cl])  # type: ignore[arg-type]
+        self._flush(sender)
+
+    def kill_switch(self, scope: str, value: str, reason: str) -> None:
+        w = self.w
+        payload = {"action": "kill_switch", "scope": scope, "value": value, "reason": reason}
+        ev = w.record("Annotation", "risk", {}, payload, [])
+        self.risk.engage_kill_switch(scope, value, reason, ev["ts_ns"])
+        self._flush(ev)
+
+    def _flush(self, sender: dict[str, Any]) -> None:
+        w = self.w
+        out, self.remote.outbox = self.remote.outbox, []
+        for req in out:
+            if isinstance(req, CancelRequest) and sender["kind"] == "Annotation":
+                keys = req.to_keys()
+                payload = {**req.to_payload(), "reason": "kill_switch"}
+                parents = [{"seq": sender["seq"], "kind": "causal"}]
+                ev = w.record("Order", "risk", keys, payload, parents)
+                self.to_venue((msg_of(w, ev), req))
+            else:
+                self.to_venue((msg_of(w, sender), req))
+
+    def on_report(self, item: Report) -> None:
+        msg, rep = item
+        w = self.w
+        w.hlc.recv(w.now(), msg[5][0], msg[5][1])  # relayed, not recorded: still causally after
+        if rep is not None:
+            self.remote.deliver(rep)
+            if rep.cl_ord_id in self.seen:
+                self.seen[rep.cl_ord_id] = msg
+        self.to_strategy(msg)
+
+
+class VenueHost:
+    """The matching engine, with background liquidity quoted at the feed's top of book."""
+
+    def __init__(
+        self,
+        w: CaptureWriter,
+        engine: MatchingEngine,
+        to_gateway: Callable[[Report | tuple[Msg, None]], None],
+        bot_size: int = 5000,
+    ) -> None:
+        self.w = w
+        self.engine = engine
+        self.to_gateway = to_gateway
+        self.bot_size = bot_size
+        self.bot: dict[tuple[str, str], tuple[str, str]] = {}  # (symbol, side) -> (cl, price)
+        self.n_bot = 0
+
+    def on_order(self, item: tuple[Msg, Any]) -> None:
+        msg, req = item
+        w = self.w
+        w.hlc.recv(w.now(), msg[5][0], msg[5][1])
+        ts = w.now()
+        engine = self.engine
+        if isinstance(req, NewOrder):
+            reports = engine.submit(req, ts)
+        elif isinstance(req, CancelRequest):
+            reports = engine.cancel(req, ts)
+        else:
+            reports = engine.replace(req, ts)
+        self._record(reports, msg)
+
+    def on_tick(self, msg: Msg) -> None:
+        """Requote the background liquidity at the tick's bid and ask (not recorded: the market)."""
+        w = self.w
+        w.hlc.recv(w.now(), msg[5][0], msg[5][1])
+        p, sym = msg[2], msg[1]["symbol"]
+        ts = w.now()
+        engine = self.engine
+        for side, px_s in ((BUY, p["bid"]), (SELL, p["ask"])):
+            cur = self.bot.get((sym, side))
+            if cur is not None and cur[1] == px_s:
+                continue
+            reports: list[ExecReport] = []
+            if cur is not None:
+                self.n_bot += 1
+                cancel = CancelRequest(f"BOT-{self.n_bot}", cur[0], sym, "BOT")
+                reports += engine.cancel(cancel, ts)
+            self.n_bot += 1
+            cl = f"BOT-{self.n_bot}"
+            order = NewOrder(cl, sym, side, self.bot_size, Decimal(px_s), account="BOT")
+            reports += engine.submit(order, ts)
+            self.bot[(sym, side)] = (cl, px_s)
+            self._record(reports, msg)
+        engine.drain_market_data()
+
+    def _record(self, reports: list[ExecReport], cause: Msg) -> None:
+        w = self.w
+        for rep in reports:
+            if rep.account == "BOT":
+                continue
+            ev = w.record("ExecReport", "venue", rep.to_keys(), rep.to_payload(), sr(cause))
+            self.to_gateway((msg_of(w, ev), rep))
+            if rep.is_fill:
+                parents = [{"seq": ev["seq"], "kind": "report_fill"}]
+                fill = w.record("Fill", "venue", rep.to_keys(), rep.fill_payload(), parents)
+                self.to_gateway((msg_of(w, fill), None))

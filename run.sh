@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The main job in one command: environment, database, demo users and incidents, dashboard on :8000.
+set -euo pipefail
+cd "$(dirname "$0")"
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    echo "Creating the virtual environment in .venv …"
+    "$PY" -m venv .venv || { echo "python3 -m venv failed: install your distribution's python3-venv package" >&2; exit 1; }
+fi
+if ! .venv/bin/python -c "import deltatrace, django, daphne" 2>/dev/null || [ pyproject.toml -nt .venv/.installed ]; then
+    echo "Installing DeltaTrace and its dependencies (first run takes a minute) …"
+    .venv/bin/python -m pip install --quiet --upgrade pip
+    .venv/bin/python -m pip install --quiet -e .
+    touch .venv/.installed
+fi
+exec .venv/bin/deltatrace demo "$@"

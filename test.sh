@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Every test and the packaging checks, on a fresh machine with only python3.
+#   ./test.sh                 the whole suite, lint, migrations check, build + clean-install check
+#   ./test.sh tests/ingest    just those tests (extra arguments go to pytest)
+set -euo pipefail
+cd "$(dirname "$0")"
+PY=${PYTHON:-python3}
+
+if [ ! -x .venv/bin/python ]; then
+    echo "== creating .venv"
+    "$PY" -m venv .venv
+fi
+if ! .venv/bin/python -c "import deltatrace, pytest_django, hypothesis, playwright, build" 2>/dev/null \
+    || [ pyproject.toml -nt .venv/.installed-test ]; then
+    echo "== installing DeltaTrace with its test dependencies"
+    .venv/bin/python -m pip install --quiet --upgrade pip
+    .venv/bin/python -m pip install --quiet -e ".[test]"
+    touch .venv/.installed-test
+fi
+
+# Tests get a data directory of their own, never the demo's.
+export DELTATRACE_HOME=${DELTATRACE_HOME:-$PWD/var/test-home}
+mkdir -p "$DELTATRACE_HOME"
+
+if [ $# -gt 0 ]; then
+    exec .venv/bin/python -m pytest -p no:cacheprovider "$@"
+fi
+
+echo "== lint (ruff)"
+.venv/bin/python -m ruff check .
+.venv/bin/python -m ruff format --check . >/dev/null || { .venv/bin/python -m ruff format --check .; exit 1; }
+
+echo "== migrations are complete"
+.venv/bin/python manage.py makemigrations --check --dry-run >/dev/null || {
+    .venv/bin/python manage.py makemigrations --check --dry-run; exit 1; }
+
+echo "== deploy checks"
+DELTATRACE_HTTPS=1 DELTATRACE_SECRET_KEY="$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(60))')" \
+    .venv/bin/python manage.py check --deploy --fail-level WARNING
+
+echo "== tests"
+.venv/bin/python -m pytest -p no:cacheprovider -n 2 --dist loadfile
+
+echo "== packaging"
+rm -rf dist
+.venv/bin/python -m build --outdir dist . >/dev/null
+.venv/bin/python -m twine check --strict dist/*
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' READY_TO_PUBLISH)
+meta=$(.venv/bin/python -c "import tomllib; print(tomllib.load(open('pyproject.toml','rb'))['project']['version'])")
+[ "$version" = "$meta" ] || { echo "READY_TO_PUBLISH says $version but pyproject.toml says $meta" >&2; exit 1; }
+[ -f "dist/deltatrace-$version-py3-none-any.whl" ] || { echo "wheel for $version not built" >&2; exit 1; }
+clean=$(mktemp -d)
+trap 'rm -rf "$clean"' EXIT
+"$PY" -m venv "$clean/venv"
+"$clean/venv/bin/python" -m pip install --quiet "dist/deltatrace-$version-py3-none-any.whl"
+(cd "$clean" && DELTATRACE_HOME="$clean/home" "$clean/venv/bin/deltatrace" --help >/dev/null)
+(cd "$clean" && DELTATRACE_HOME="$clean/home" "$clean/venv/bin/deltatrace" migrate -v0 \
+    && DELTATRACE_HOME="$clean/home" "$clean/venv/bin/deltatrace" simulate --scenario calm --seed 1 --out "$clean/sim" >/dev/null)
+echo "== all checks passed (version $version)"
