@@ -507,6 +507,7 @@ def ingest_jsonl(
     *,
     strict: bool = False,
     transform: Transform | None = None,
+    header_transform: Transform | None = None,
 ) -> CaptureSummary:
     """One JSONL capture stream: optional header line, then events."""
     lines = _lines(fh)
@@ -515,11 +516,14 @@ def ingest_jsonl(
     header = Header(capture=default_key, host=default_key)
     pending: list[tuple[int, bytes]] = []
     header_error: str | None = None
+    has_header = False
     if first is not None:
         try:
             obj = decode_line(first[1])
             if is_header(obj):
-                header = parse_header(obj, default_key)
+                header = parse_header(
+                    header_transform(obj) if header_transform else obj, default_key
+                )
             else:
                 pending.append(first)
         except BadLine as exc:
@@ -527,6 +531,9 @@ def ingest_jsonl(
                 header_error = str(exc)
             else:
                 pending.append(first)
+    if header_transform is not None and not has_header:
+        # No header line: the capture still records which privacy policy was applied.
+        header = parse_header(header_transform(header.as_dict()), default_key)
     if header_error and strict:
         raise IngestError(f"{source}: line 1: {header_error}")
     capture = get_or_create_capture(incident, header)
@@ -572,14 +579,19 @@ def ingest_events(
 
 
 def _ingest_fix(
-    incident: Incident, data: bytes, source: str, strict: bool, transform: Transform | None
+    incident: Incident,
+    data: bytes,
+    source: str,
+    strict: bool,
+    transform: Transform | None,
+    header_transform: Transform | None,
 ) -> CaptureSummary:
     from adapters.fix.log import read_fix_log
 
     log = read_fix_log(data, source)
     return ingest_events(
         incident,
-        log.header,
+        header_transform(log.header) if header_transform else log.header,
         enumerate(log.events, 1),
         [(q["offset"], q["raw"], q["reason"]) for q in log.quarantined],
         source=source,
@@ -589,6 +601,52 @@ def _ingest_fix(
     )
 
 
+def privacy_transforms(
+    policy: str | None,
+) -> tuple[Transform | None, Transform | None, dict[str, Any] | None]:
+    """(event transform, header transform, policy identity) for a policy name/file, or "none".
+
+    Applied before validation and digests: data minimisation at capture time, so whatever the
+    policy drops or pseudonymizes never reaches the database. None means the configured default
+    (DELTATRACE_PRIVACY_POLICY, itself "default" unless set).
+    """
+    from django.conf import settings
+
+    from deltatrace.privacy import Policy, PolicyError, load_key
+
+    name = policy if policy is not None else settings.PRIVACY_POLICY
+    if not name or name == "none":
+        return None, None, None
+    try:
+        pol = Policy.load(name)
+    except PolicyError as exc:
+        raise IngestError(str(exc)) from exc
+    key = load_key(Path(settings.DATA_DIR) / "privacy.key")
+    apply_event = pol.apply_event
+
+    def event_transform(ev: dict[str, Any]) -> dict[str, Any]:
+        return apply_event(ev, key)
+
+    def header_transform(h: dict[str, Any]) -> dict[str, Any]:
+        return pol.apply_header(h, key)
+
+    return event_transform, header_transform, {**pol.identity(), "policy": pol.as_dict()}
+
+
+def register_policy(identity: dict[str, Any], actor: str) -> None:
+    """Each policy version used at ingest is a ledger entry, logged once."""
+    try:
+        from ledger.log import append
+        from ledger.models import LedgerEntry
+    except ImportError:
+        return
+    digest = identity["digest"]
+    if LedgerEntry.objects.filter(type="privacy.policy", canonical__contains=digest).exists():
+        return
+    with transaction.atomic():
+        append("privacy.policy", actor, digest.removeprefix("sha256:"), identity)
+
+
 def ingest_paths(
     paths: list[str],
     incident: str,
@@ -596,24 +654,40 @@ def ingest_paths(
     strict: bool = False,
     transform: Transform | None = None,
     actor: str = "cli",
+    policy: str | None = None,
 ) -> dict[str, Any]:
-    """Ingest files (or `-` for stdin) into an incident; returns the `--json` summary."""
+    """Ingest files (or `-` for stdin) into an incident; returns the `--json` summary.
+
+    `policy` names the privacy policy applied at capture time (see privacy_transforms); an explicit
+    `transform` replaces it.
+    """
+    header_transform = None
+    identity = None
+    if transform is None:
+        transform, header_transform, identity = privacy_transforms(policy)
     if fmt not in ("jsonl", "fix"):
         raise IngestError(f"unknown format {fmt!r} (expected jsonl or fix)")
     for p in paths:
         if p != "-" and not Path(p).is_file():
             raise IngestError(f"{p}: no such file")
     inc = get_or_create_incident(incident)
+    if identity is not None:
+        register_policy(identity, actor)
     summaries = []
+    opts: dict[str, Any] = {
+        "strict": strict,
+        "transform": transform,
+        "header_transform": header_transform,
+    }
     for p in paths:
         if fmt == "fix":
             data = sys.stdin.buffer.read() if p == "-" else Path(p).read_bytes()
-            summary = _ingest_fix(inc, data, p, strict, transform)
+            summary = _ingest_fix(inc, data, p, strict, transform, header_transform)
         elif p == "-":
-            summary = ingest_jsonl(inc, sys.stdin.buffer, "-", strict=strict, transform=transform)
+            summary = ingest_jsonl(inc, sys.stdin.buffer, "-", **opts)
         else:
             with open(p, "rb", buffering=1 << 20) as fh:
-                summary = ingest_jsonl(inc, fh, p, strict=strict, transform=transform)
+                summary = ingest_jsonl(inc, fh, p, **opts)
         register_capture(Capture.objects.get(pk=summary.id), actor)
         summaries.append(summary)
     return {

@@ -139,6 +139,9 @@ else:
         "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}
     }
 
+# --- Privacy: the policy applied at capture time ("none" keeps everything as captured) ----------
+PRIVACY_POLICY = os.environ.get("DELTATRACE_PRIVACY_POLICY", "default")
+
 # --- Background tasks (replays) ---------------------------------------------------------------
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 

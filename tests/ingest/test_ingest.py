@@ -178,3 +178,42 @@ def test_missing_file_is_a_clear_error(tmp_path):
 def test_seq_gaps_are_counted(write_jsonl):
     ingest(write_jsonl("gw.jsonl", [header(), tick(1), tick(2), tick(5)]))
     assert Capture.objects.get().seq_gaps == 2
+
+
+def test_the_default_policy_pseudonymizes_accounts_before_they_reach_the_database(
+    write_jsonl, settings
+):
+    order = {
+        "seq": 1,
+        "kind": "Order",
+        "ts_ns": T0,
+        "keys": {"cl_ord_id": "A1"},
+        "payload": {"action": "new", "account": "ACCT-SECRET-42", "qty": 5},
+    }
+    out = io.StringIO()
+    call_command(
+        "ingest",
+        str(write_jsonl("o.jsonl", [header(), order])),
+        "--incident",
+        "p",
+        "--json",
+        stdout=out,
+    )
+    stored = Event.objects.get().payload_dict()["account"]
+    assert stored.startswith("pn_") and "SECRET" not in stored
+    assert Capture.objects.get().meta["privacy"]["name"] == "default"
+
+
+def test_policy_none_keeps_values_as_captured(write_jsonl):
+    order = {"seq": 1, "kind": "Order", "ts_ns": T0, "payload": {"account": "ACCT-42"}}
+    out = io.StringIO()
+    path = write_jsonl("o.jsonl", [header(), order])
+    call_command("ingest", str(path), "--incident", "p", "--policy", "none", "--json", stdout=out)
+    assert Event.objects.get().payload_dict()["account"] == "ACCT-42"
+
+
+def test_an_unknown_policy_is_a_clear_error(write_jsonl):
+    with pytest.raises(CommandError, match="no policy 'nope'"):
+        call_command(
+            "ingest", str(write_jsonl("o.jsonl", [tick(1)])), "--incident", "p", "--policy", "nope"
+        )

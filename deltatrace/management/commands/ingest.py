@@ -21,12 +21,24 @@ class Command(BaseCommand):
         )
         parser.add_argument("--format", choices=["jsonl", "fix"], default="jsonl")
         parser.add_argument("--strict", action="store_true", help="stop at the first bad line")
+        parser.add_argument(
+            "--policy",
+            default=None,
+            help="privacy policy applied before storing: a built-in name, a JSON file, or 'none' "
+            "(default: $DELTATRACE_PRIVACY_POLICY or 'default')",
+        )
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         t0 = time.perf_counter()
         try:
-            summary = ingest_paths(opts["paths"], opts["incident"], opts["format"], opts["strict"])
+            summary = ingest_paths(
+                opts["paths"],
+                opts["incident"],
+                opts["format"],
+                opts["strict"],
+                policy=opts["policy"],
+            )
         except IngestError as exc:
             raise CommandError(str(exc)) from exc
         elapsed = time.perf_counter() - t0
