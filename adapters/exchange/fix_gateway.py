@@ -116,7 +116,8 @@ def parse_order(f: Frame) -> NewOrder | CancelRequest | ReplaceRequest:
             symbol,
             _enum(f, 54, SIDES),
             _qty(f),
-            _price(f, required=ord_type == LIMIT),
+            # A market order's Price(44), if an engine sends one, carries no meaning: ignore it.
+            _price(f, required=True) if ord_type == LIMIT else None,
             ord_type,
             _enum(f, 59, TIFS, DAY),
             account,
