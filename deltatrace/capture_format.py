@@ -176,8 +176,13 @@ def _int(value: Any, name: str) -> int:
     return value
 
 
-def normalize_event(obj: Any, default_host: str, transform: Any = None) -> Normalized:
-    """Validate one decoded event object and fill in defaults. Raises BadLine with the reason."""
+def normalize_event(
+    obj: Any, default_host: str, transform: Any = None, capture: str | None = None
+) -> Normalized:
+    """Validate one decoded event object and fill in defaults. Raises BadLine with the reason.
+
+    `capture` is the key of the capture the event belongs to, so a parent naming it counts as local.
+    """
     if type(obj) is not dict:
         raise BadLine(f"expected a JSON object, got {type(obj).__name__}")
     if not obj.keys() <= EVENT_FIELDS:
@@ -236,6 +241,8 @@ def normalize_event(obj: Any, default_host: str, transform: Any = None) -> Norma
         if pkind not in EDGE_KINDS:
             raise BadLine(f"unknown edge kind {pkind!r}")
         pcap = p.get("capture")
+        if pcap is not None and pcap == capture:
+            pcap = None  # naming its own capture is the same as naming none
         if pcap is None:
             if not 1 <= p["seq"] < seq:
                 raise BadLine(f"unknown parent seq {p['seq']} (must precede seq {seq})")

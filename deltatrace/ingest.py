@@ -150,7 +150,7 @@ class CaptureWriter:
     def add_line(self, line_no: int, line: bytes) -> None:
         try:
             obj = decode_line(line)
-            ev = normalize_event(obj, self.capture.host, self.transform)
+            ev = normalize_event(obj, self.capture.host, self.transform, self.capture.key)
         except BadLine as exc:
             self.quarantine(line_no, line.decode("utf-8", "replace"), str(exc))
             return
@@ -158,7 +158,7 @@ class CaptureWriter:
 
     def add_event(self, line_no: int, obj: dict[str, Any]) -> None:
         try:
-            ev = normalize_event(obj, self.capture.host, self.transform)
+            ev = normalize_event(obj, self.capture.host, self.transform, self.capture.key)
         except BadLine as exc:
             import orjson
 
@@ -348,9 +348,10 @@ class CaptureWriter:
     def _copy_events(self, rows: list[tuple[Any, ...]]) -> int:
         """PostgreSQL: COPY into a temporary staging table, then one INSERT ... ON CONFLICT DO NOTHING."""
         with connection.cursor() as cur:
+            # Only the copied columns: the stage has no id, so LIKE ... would bring a NOT NULL id along.
             cur.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS event_stage "
-                "(LIKE deltatrace_event INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+                f"CREATE TEMP TABLE IF NOT EXISTS event_stage ON COMMIT DELETE ROWS AS "
+                f"SELECT {_EVENT_COLS} FROM deltatrace_event WITH NO DATA"
             )
             raw_cur = cur.cursor
             with raw_cur.copy(f"COPY event_stage ({_EVENT_COLS}) FROM STDIN") as copy:

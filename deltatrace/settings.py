@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "deltatrace",
     "ledger",
+    "ledger.approvals",
     "replay",
     "adapters",
 ]
@@ -173,6 +174,7 @@ SPECTACULAR_SETTINGS = {
 # --- Static files: plotly.js is served from the installed plotly package, never a CDN ----------
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # collectstatic's target; whitenoise serves from the finders too
 STATICFILES_DIRS: list[tuple[str, Path] | Path] = [
     ("plotly", Path(plotly.__file__).resolve().parent / "package_data"),
 ]

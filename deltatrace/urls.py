@@ -11,6 +11,8 @@ urlpatterns = [
     path("api/", include("deltatrace.api.urls")),
     path("api/", include("ledger.api_urls")),
     path("api/", include("replay.api_urls")),
+    path("api/", include("ledger.approvals.api_urls")),
+    path("", include("ledger.approvals.urls")),
     path("", include("ledger.urls")),
     path("", include("replay.urls")),
     path("", include("deltatrace.page_urls")),
