@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "deltatrace",
     "ledger",
     "ledger.approvals",
+    "ledger.reports",
     "replay",
     "adapters",
 ]

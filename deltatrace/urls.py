@@ -13,6 +13,8 @@ urlpatterns = [
     path("api/", include("replay.api_urls")),
     path("api/", include("ledger.approvals.api_urls")),
     path("", include("ledger.approvals.urls")),
+    path("api/", include("ledger.reports.api_urls")),
+    path("", include("ledger.reports.urls")),
     path("", include("ledger.urls")),
     path("", include("replay.urls")),
     path("", include("deltatrace.page_urls")),
