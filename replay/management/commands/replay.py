@@ -1,0 +1,130 @@
+"""``deltatrace replay INCIDENT``: re-run an incident and say whether the replay matches the recording.
+
+Exit status: 0 identical, 1 diverged, 2 error (unknown incident, refused replay, sandbox escape).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import orjson
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from adapters.strategies.base import STAGES
+from replay.engine import Options, parse_sets, replay
+from replay.load import load_incident, resolve_event_ref, resolve_incident
+from replay.sandbox import ReplayError
+
+
+class Command(BaseCommand):
+    help = "Replay an incident deterministically and compare with what was recorded."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("incident", help="incident id or unique name")
+        parser.add_argument("--json", action="store_true", help="print one JSON object")
+        parser.add_argument("--stage", default="all", choices=("all", *STAGES))
+        parser.add_argument("--path", metavar="EVENT", help="CAPTURE:SEQ or event id")
+        parser.add_argument(
+            "--set",
+            dest="sets",
+            action="append",
+            default=[],
+            metavar="PARAM=VALUE",
+            help="what-if: override a strategy parameter (repeatable)",
+        )
+        parser.add_argument(
+            "--force", action="store_true", help="replay despite a code digest mismatch"
+        )
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        try:
+            incident = resolve_incident(opts["incident"])
+            path = resolve_event_ref(incident, opts["path"]) if opts["path"] else None
+            data = load_incident(incident, full=path is not None)
+            options = Options(
+                stage=opts["stage"],
+                path=path,
+                sets=parse_sets(opts["sets"]),
+                force=opts["force"],
+            )
+            result = replay(data, options)
+        except ReplayError as exc:
+            raise CommandError(str(exc), returncode=2) from None
+        if opts["json"]:
+            self.stdout.write(orjson.dumps(result).decode())
+        else:
+            self.stdout.write(render(result))
+        if result["status"] != "identical":
+            sys.exit(1)
+
+
+def _brief(node: dict[str, Any] | None) -> str:
+    if node is None:
+        return "(none)"
+    keys = " ".join(f"{k}={v}" for k, v in sorted(node["keys"].items()))
+    return f"{node['ref']} {node['kind']} [{keys}] {orjson.dumps(node['payload']).decode()}"
+
+
+def render(r: dict[str, Any]) -> str:
+    """The human verdict."""
+    lines = [
+        f"Replay of incident {r['incident']} ({r['mode']}, stage {r['stage']}): "
+        f"{r['status'].upper()}"
+    ]
+    for s in r.get("strategies", []):
+        forced = f"  [{s['forced']}]" if s.get("forced") else ""
+        lines.append(
+            f"  strategy {s['strategy']} {s['version']} on {s['capture']}, seed {s['seed']}{forced}"
+        )
+    if r.get("set"):
+        lines.append("  what-if: " + ", ".join(f"{k}={v}" for k, v in sorted(r["set"].items())))
+    if r["mode"] == "strategy":
+        lines.append(
+            f"  events {r['events']}, inputs fed {r['inputs']}, outputs compared "
+            f"{r['outputs_compared']}: matched {r['matched']}, missing {r['missing']}, extra {r['extra']}"
+        )
+    else:
+        lines.append(
+            f"  events {r['events']}, orders {r['orders']}, reports checked "
+            f"{r['outputs_compared']}, issues {r['issues']}"
+        )
+    ca = r["clock_anomalies"]
+    if ca["count"]:
+        tiers = ", ".join(f"{k}: {v}" for k, v in ca["by_tier"].items())
+        lines.append(
+            f"  clock anomalies {ca['count']} ({tiers}), worst skew {ca['worst_skew_ns']} ns"
+        )
+    lines.append(f"  run digest {r['run_digest']}")
+    fd = r["first_divergence"]
+    if fd and r["mode"] == "lifecycle":
+        lines.append(
+            f"First issue: {fd['reason']} at {fd['ref']} (order {fd['order']}): {fd['message']}"
+        )
+        for issue in r.get("issues_found", [])[1:10]:
+            lines.append(
+                f"  {issue['reason']} at {issue['ref']} ({issue['order']}): {issue['message']}"
+            )
+    elif fd:
+        lines.append(
+            f"First divergence at output #{fd['index']} ({fd['stage']}, {fd['kind']}): {fd['reason']}"
+        )
+        lines.append(f"  recorded  {_brief(fd['recorded'])}")
+        lines.append(f"  replayed  {_brief(fd['replayed'])}")
+        for d in fd["diff"]:
+            lines.append(f"    {d['path']}: {d['recorded']!r} -> {d['replayed']!r}")
+        rec, rep = fd.get("recorded_path") or [], fd.get("replayed_path") or []
+        if rec or rep:
+            lines.append("  decision path (recorded | replayed):")
+            for i in range(max(len(rec), len(rep))):
+                a = rec[i] if i < len(rec) else None
+                b = rep[i] if i < len(rep) else None
+                left = f"{a['kind']} {a['ref']}" if a else ""
+                right = f"{b['kind']} {b['ref']}" if b else ""
+                mark = " " if a and b and a["payload"] == b["payload"] else "*"
+                lines.append(f"   {mark} {left:<32} | {right}")
+    if r.get("path") is not None:
+        lines.append(f"Decision path to {r.get('path_target', '')}:".rstrip())
+        for n in r["path"]:
+            lines.append(f"  {n['ref']:<20} {n['kind']:<10} {n['replay']:<12} {_brief(n)}")
+    return "\n".join(lines) + "\n"
