@@ -7,7 +7,15 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from deltatrace.models import Capture, CaptureToken, Edge, Event, Incident, QuarantinedLine
+from deltatrace.models import (
+    Capture,
+    CaptureToken,
+    Edge,
+    Event,
+    Incident,
+    QuarantinedLine,
+    RawAccess,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -97,3 +105,14 @@ class CaptureTokenAdmin(admin.ModelAdmin):
     list_display = ("capture", "created")
     readonly_fields = ("key", "created")
     list_select_related = ("capture", "capture__incident")
+
+
+@admin.register(RawAccess)
+class RawAccessAdmin(ReadOnlyAdmin):
+    list_display = ("at", "user", "incident", "via", "event_count")
+    list_filter = ("via",)
+    search_fields = ("user__username", "incident__name")
+
+    @admin.display(description="events")
+    def event_count(self, obj: RawAccess) -> int:
+        return len(obj.refs)

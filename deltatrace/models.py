@@ -171,3 +171,34 @@ class CaptureToken(models.Model):
 
     def __str__(self) -> str:
         return f"token for {self.capture}"
+
+
+class RawAccess(models.Model):
+    """Who saw retained raw source bytes (e.g. a FIX message), when, and which events: every view."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="raw_accesses")
+    via = models.CharField(max_length=10, help_text="page or api")
+    refs = models.JSONField(default=list, help_text="capture_id:seq of each event shown")
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name_plural = "raw accesses"
+
+    def __str__(self) -> str:
+        return f"{self.user} saw raw of {len(self.refs)} event(s) via {self.via}"
+
+    @classmethod
+    def record(cls, user: Any, events: list[Event], via: str) -> None:
+        """One row per view, grouped per incident; nothing is written when no raw was shown."""
+        by_incident: dict[int, list[str]] = {}
+        for ev in events:
+            if ev.raw is not None:
+                by_incident.setdefault(ev.incident_id, []).append(ev.ref)
+        cls.objects.bulk_create(
+            [
+                cls(user=user, incident_id=inc, via=via, refs=refs)
+                for inc, refs in by_incident.items()
+            ]
+        )

@@ -19,7 +19,7 @@ from django.shortcuts import get_object_or_404, render
 from deltatrace.api.serializers import edge_links
 from deltatrace.filtersets import EventFilter, IncidentFilter
 from deltatrace.latency import HOP_LABELS, HOPS, incident_latency_stats, latency_for_order
-from deltatrace.models import EVENT_KINDS, Event, Incident, QuarantinedLine
+from deltatrace.models import EVENT_KINDS, Event, Incident, QuarantinedLine, RawAccess
 from deltatrace.roles import can
 from deltatrace.timeline import incident_figure
 
@@ -166,6 +166,8 @@ def event_detail(request: HttpRequest, pk: int, event_pk: int) -> HttpResponse:
         return out
 
     show_raw = can(request.user, "view_raw")
+    if show_raw and event.raw is not None:
+        RawAccess.record(request.user, [event], via="page")
     latency = None
     if event.kind == "Order":
         ol = latency_for_order(event.capture_id, event.seq)

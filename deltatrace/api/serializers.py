@@ -112,6 +112,10 @@ class EventSerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         if obj.raw is None or request is None or not can(request.user, "view_raw"):
             return None
+        # Every view of raw bytes is logged (RawAccess); the view writes the log once per request.
+        if not hasattr(request, "raw_shown"):
+            request.raw_shown = []
+        request.raw_shown.append(obj)
         return obj.raw
 
     def _links(self, obj: Event, side: str) -> list[dict[str, Any]]:

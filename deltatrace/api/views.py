@@ -19,7 +19,15 @@ from deltatrace.api import serializers as s
 from deltatrace.api.auth import CaptureTokenAuthentication
 from deltatrace.api.permissions import CanAppendToCapture, ViewOrEdit, capability
 from deltatrace.filtersets import EventFilter, FilterBackend, IncidentFilter
-from deltatrace.models import Capture, CaptureToken, Edge, Event, Incident, QuarantinedLine
+from deltatrace.models import (
+    Capture,
+    CaptureToken,
+    Edge,
+    Event,
+    Incident,
+    QuarantinedLine,
+    RawAccess,
+)
 
 CanView = capability("view")
 CanIngest = capability("ingest")
@@ -119,7 +127,19 @@ class IncidentScoped(generics.GenericAPIView):
         return get_object_or_404(Incident, pk=self.kwargs["incident_pk"])
 
 
-class EventList(IncidentScoped, generics.ListAPIView):
+class LogsRawAccess(generics.GenericAPIView):
+    """Writes one RawAccess row for the raw bytes a response revealed (see EventSerializer.get_raw)."""
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        shown = getattr(request, "raw_shown", None)
+        if shown and response.status_code == 200:
+            RawAccess.record(request.user, shown, via="api")
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+class EventList(LogsRawAccess, IncidentScoped, generics.ListAPIView):
     """An incident's events in merged order (hlc, host, capture, seq), cursor-paginated."""
 
     serializer_class = s.EventSerializer
@@ -143,7 +163,7 @@ class EventList(IncidentScoped, generics.ListAPIView):
         return self.get_paginated_response(data)
 
 
-class EventDetail(generics.RetrieveAPIView):
+class EventDetail(LogsRawAccess, generics.RetrieveAPIView):
     """One event with its parents and children."""
 
     serializer_class = s.EventSerializer

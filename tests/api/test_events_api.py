@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from deltatrace.models import Capture, Event
+from deltatrace.models import Capture, Event, RawAccess
 from tests.api.factories import ACK, FILL, ORDER, RISK, SIGNAL, T0
 
 pytestmark = pytest.mark.django_db
@@ -69,6 +69,20 @@ def test_raw_fix_is_shown_only_to_roles_that_may_see_raw(client_as, incident):
     assert client_as("viewer").get(f"/api/events/{fill.pk}/").json()["raw"] is None
     raw = client_as("compliance").get(f"/api/events/{fill.pk}/").json()["raw"]
     assert raw.startswith("8=FIX.4.4\x0135=8\x01")
+
+
+def test_every_view_of_raw_bytes_is_logged_with_who_and_which_events(client_as, incident):
+    fill = Event.objects.filter(incident_id=incident.pk, kind="Fill").first()
+    client_as("viewer").get(f"/api/events/{fill.pk}/")
+    assert not RawAccess.objects.exists(), "nothing raw was shown to the viewer"
+    officer = client_as("compliance")
+    officer.get(f"/api/events/{fill.pk}/")
+    officer.get(f"/api/incidents/{incident.pk}/events/?kind=Fill")
+    single, listing = RawAccess.objects.order_by("at", "pk")
+    assert single.user.username.endswith("-compliance") and single.via == "api"
+    assert single.refs == [fill.ref]
+    with_raw = Event.objects.filter(incident_id=incident.pk, kind="Fill", raw__isnull=False)
+    assert sorted(listing.refs) == sorted(e.ref for e in with_raw)
 
 
 def test_graph_returns_nodes_and_edges_inside_the_window(client_as, incident):
