@@ -15,6 +15,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.incident_list, name="incident-list"),
     path("incidents/<int:pk>/", views.incident_detail, name="incident-detail"),
     path("incidents/<int:pk>/quarantine/", views.quarantine, name="incident-quarantine-page"),
+    path("incidents/<int:pk>/export/<str:fmt>/", views.incident_export, name="incident-export"),
     path(
         "incidents/<int:pk>/events/<int:event_pk>/",
         views.event_detail,

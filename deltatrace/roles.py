@@ -9,7 +9,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+
+View = Callable[..., HttpResponse]
 
 VIEWER, COMPLIANCE, APPROVER, ADMIN = "viewer", "compliance", "approver", "admin"
 ROLES = (VIEWER, COMPLIANCE, APPROVER, ADMIN)
@@ -46,3 +55,19 @@ def roles_of(user: AbstractBaseUser | AnonymousUser) -> set[str]:
 
 def can(user: AbstractBaseUser | AnonymousUser, capability: str) -> bool:
     return bool(roles_of(user) & CAPABILITIES[capability])
+
+
+def role_required(capability: str) -> Callable[[View], View]:
+    """Page decorator: login first, then the capability; a logged-in user without it gets 403."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        @login_required
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not can(request.user, capability):
+                raise PermissionDenied(f"your role does not allow this ({capability})")
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorate

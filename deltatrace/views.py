@@ -9,18 +9,20 @@ import datetime as dt
 from typing import Any
 
 import orjson
-from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
 
 from deltatrace.api.serializers import edge_links
+from deltatrace.exports import BUILDERS, dumps, export_incident
 from deltatrace.filtersets import EventFilter, IncidentFilter
 from deltatrace.latency import HOP_LABELS, HOPS, incident_latency_stats, latency_for_order
 from deltatrace.models import EVENT_KINDS, Event, Incident, QuarantinedLine, RawAccess
-from deltatrace.roles import can
+from deltatrace.privacy import Policy
+from deltatrace.roles import can, role_required
 from deltatrace.timeline import incident_figure
 
 EVENTS_PER_PAGE = 50
@@ -46,7 +48,7 @@ def fmt_dur(ns: int | None) -> str:
     return f"{ns / 1e3:,.3f} µs"
 
 
-@login_required
+@role_required("view")
 def incident_list(request: HttpRequest) -> HttpResponse:
     qs = Incident.objects.annotate(capture_count=Count("captures")).order_by("-created", "-id")
     flt = IncidentFilter(request.GET, queryset=qs)
@@ -95,7 +97,7 @@ def _latency_rows(incident: Incident) -> tuple[int, list[dict[str, str]]]:
     return stats["orders"], rows
 
 
-@login_required
+@role_required("view")
 def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     incident = get_object_or_404(Incident, pk=pk)
     events = Event.objects.filter(incident_id=incident.pk)
@@ -138,7 +140,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@login_required
+@role_required("view")
 def event_detail(request: HttpRequest, pk: int, event_pk: int) -> HttpResponse:
     event = get_object_or_404(Event.objects.select_related("capture"), pk=event_pk, incident_id=pk)
     links = edge_links([event])[(event.capture_id, event.seq)]
@@ -198,7 +200,7 @@ def event_detail(request: HttpRequest, pk: int, event_pk: int) -> HttpResponse:
     return render(request, "deltatrace/event_detail.html", ctx)
 
 
-@login_required
+@role_required("view")
 def quarantine(request: HttpRequest, pk: int) -> HttpResponse:
     incident = get_object_or_404(Incident, pk=pk)
     qs = QuarantinedLine.objects.filter(incident_id=incident.pk).select_related("capture")
@@ -212,4 +214,23 @@ def quarantine(request: HttpRequest, pk: int) -> HttpResponse:
             "page": page,
             "window": (fmt_ts(incident.start_ns), fmt_ts(incident.end_ns)),
         },
+    )
+
+
+@role_required("view")
+@require_GET
+def incident_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+    """Download the incident as Chrome Trace JSON (Perfetto) or OTLP JSON, sanitized for the viewer:
+    the default policy's internal audience for roles that may see raw data, public for the rest."""
+    if fmt not in BUILDERS:
+        raise Http404(f"no export format {fmt!r}")
+    incident = get_object_or_404(Incident, pk=pk)
+    audience = "internal" if can(request.user, "view_raw") else "public"
+    policy = Policy.load("default").for_audience(audience)
+    document, _, _ = export_incident(incident, fmt, policy)
+    name = f"{incident.name}-{fmt}.json"
+    return HttpResponse(
+        dumps(document),
+        content_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

@@ -122,3 +122,29 @@ def test_an_incident_without_events_shows_empty_states(browser_as, db):
     page = browser_as("viewer").get(f"/incidents/{empty.pk}/").content.decode()
     assert "No events in this incident" in page and "No events yet." in page
     assert "No order paths" in page
+
+
+def test_a_user_without_a_role_cannot_open_incident_pages(make_user, incident):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(make_user("norole"))
+    assert client.get("/").status_code == 403
+    assert client.get(f"/incidents/{incident.pk}/").status_code == 403
+
+
+def test_the_trace_export_buttons_download_valid_files(browser_as, incident):
+    import json
+
+    viewer, officer = browser_as("viewer"), browser_as("compliance")
+    page = viewer.get(f"/incidents/{incident.pk}/")
+    assert f"/incidents/{incident.pk}/export/chrome-trace/" in page.content.decode()
+    resp = viewer.get(f"/incidents/{incident.pk}/export/chrome-trace/")
+    assert resp.status_code == 200
+    assert "attachment" in resp["Content-Disposition"]
+    trace = json.loads(resp.content)
+    assert trace["otherData"]["privacy_policy"]["audience"] == "public"
+    assert any(e["ph"] == "X" for e in trace["traceEvents"])
+    otlp = json.loads(officer.get(f"/incidents/{incident.pk}/export/otlp/").content)
+    assert otlp["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    assert viewer.get(f"/incidents/{incident.pk}/export/pdf/").status_code == 404
