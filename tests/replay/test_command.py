@@ -175,3 +175,17 @@ def test_a_testbed_scenario_replays_identically(tmp_path: Path, scenario: str) -
     r = orjson.loads(out)
     assert r["first_divergence"] is None, r["first_divergence"]
     assert code == 0 and r["outputs_compared"] > 0
+
+
+def test_each_verdict_is_recorded_in_the_ledger(settings, tmp_path):
+    from ledger.models import LedgerEntry
+
+    settings.DATA_DIR = tmp_path
+    incident = store_incident(synth_incident(300, name="ledgered"))
+    out = io.StringIO()
+    call_command("replay", incident.name, "--json", "--actor", "carol", stdout=out)
+    result = orjson.loads(out.getvalue())
+    entry = LedgerEntry.objects.get(index=result["ledger_index"]).as_dict()
+    assert entry["type"] == "replay.verdict" and entry["actor"] == "carol"
+    assert entry["subject"] == result["run_digest"]
+    assert entry["payload"]["status"] == "identical" and entry["payload"]["incident"] == "ledgered"

@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from adapters.strategies.base import STAGES
 from replay.engine import Options, parse_sets, replay
 from replay.load import load_incident, resolve_event_ref, resolve_incident
+from replay.records import log_verdict
 from replay.sandbox import ReplayError
 
 
@@ -36,6 +37,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--force", action="store_true", help="replay despite a code digest mismatch"
         )
+        parser.add_argument(
+            "--actor",
+            default="cli",
+            help="who asked, as recorded in the ledger's replay.verdict entry",
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         try:
@@ -51,6 +57,7 @@ class Command(BaseCommand):
             result = replay(data, options)
         except ReplayError as exc:
             raise CommandError(str(exc), returncode=2) from None
+        result["ledger_index"] = log_verdict(incident, result, actor=opts["actor"])
         if opts["json"]:
             self.stdout.write(orjson.dumps(result).decode())
         else:
