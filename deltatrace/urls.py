@@ -15,7 +15,5 @@ urlpatterns = [
     path("", include("ledger.approvals.urls")),
     path("api/", include("ledger.reports.api_urls")),
     path("", include("ledger.reports.urls")),
-    path("", include("ledger.urls")),
-    path("", include("replay.urls")),
     path("", include("deltatrace.page_urls")),
 ]

@@ -367,4 +367,17 @@ def run(quick: bool) -> Any:
     suite.targets.append(Target("end_to_end_events_per_s", n / e2e, 300_000, ">="))
     suite.targets.append(Target("harness_over_bare_loop", harness / bare_s, 2.0, "<="))
     suite.targets.append(Target("verdict_identical", float(result["status"] == "identical"), 1.0))
+    # Live push: steps/s to one WebSocket viewer, and 100 viewers of one run (replay/live_bench.py).
+    from replay import live_bench
+
+    live = live_bench.run(quick)
+    suite.figures.update(live)
+    suite.targets.append(Target("live steps/s to one viewer", live["live_steps_per_s"], 20_000))
+    suite.targets.append(
+        Target(
+            "100 viewers each got every step in order",
+            float(live["live_viewers_all_in_order"]),
+            1.0,
+        )
+    )
     return suite

@@ -1,5 +1,9 @@
-"""WebSocket routes of the replay app (filled in by the live replay work)."""
+"""WebSocket routes of the replay app (wrapped in session auth and the origin check by deltatrace.asgi)."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-websocket_urlpatterns: list[URLPattern] = []
+from replay.consumers import ReplayConsumer
+
+websocket_urlpatterns: list[URLPattern] = [
+    path("ws/replays/<int:run_id>/", ReplayConsumer.as_asgi()),  # type: ignore[arg-type]
+]

@@ -18,11 +18,17 @@ def parse_addr(addr: str) -> tuple[str, int]:
 
 
 class Command(BaseCommand):
-    help = "Serve the dashboard, API and WebSockets with daphne, and run the replay worker beside it."
+    help = (
+        "Serve the dashboard, API and WebSockets with daphne, and run the replay worker beside it."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--addr", default="127.0.0.1:8000", help="HOST:PORT (default 127.0.0.1:8000)")
-        parser.add_argument("--no-worker", action="store_true", help="run the replay worker elsewhere")
+        parser.add_argument(
+            "--addr", default="127.0.0.1:8000", help="HOST:PORT (default 127.0.0.1:8000)"
+        )
+        parser.add_argument(
+            "--no-worker", action="store_true", help="run the replay worker elsewhere"
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         host, port = parse_addr(opts["addr"])
@@ -34,16 +40,31 @@ def serve(host: str, port: int, worker: bool = True, stdout: Any = None) -> None
 
     proc = None
     if worker:
+        from replay.tasks import requeue_stale
+
+        # Replays left `running` by a worker that died with the last server go back in the queue.
+        requeue_stale()
         # The database-backed task worker in its own process: replays never block the web server,
         # and the same command scales out (several workers, several servers) unchanged.
         proc = subprocess.Popen(
-            [sys.executable, "-m", "deltatrace.cli", "db_worker", "--queue-name", "*", "--interval", "0.5"],
+            [
+                sys.executable,
+                "-m",
+                "deltatrace.cli",
+                "db_worker",
+                "--queue-name",
+                "*",
+                "--interval",
+                "0.5",
+            ],
             env=os.environ.copy(),
         )
     if stdout is not None:
         stdout.write(f"DeltaTrace at http://{host}:{port}/  (Ctrl-C to stop)")
     try:
-        CommandLineInterface().run(["-b", host, "-p", str(port), "--proxy-headers", "deltatrace.asgi:application"])
+        CommandLineInterface().run(
+            ["-b", host, "-p", str(port), "--proxy-headers", "deltatrace.asgi:application"]
+        )
     finally:
         if proc is not None:
             proc.terminate()
