@@ -5,6 +5,11 @@ too slow for logs. Here each message is located with ``bytes.find``, framed by B
 against CheckSum(10) (computed over the SOH form) and split with ``bytes.split``. Anything that is not a
 valid message or a recognised engine log prefix is quarantined with its byte offset, its bytes and a
 precise reason; framing always resumes at the next message.
+
+Speed: one scan of the whole file shows whether '=' and SOH strictly alternate everywhere. When they
+do, each SOH message is decoded once and split once as text, and the per-message checks (numeric
+tags, no raw data fields, required header) are cached per tag shape; QuickFIX-style lines are
+matched prefix and header in one regex. Other input takes the careful path, with identical results.
 """
 
 from __future__ import annotations
@@ -29,12 +34,13 @@ HEADER_NAMES = {
 _DIGITS = frozenset(b"0123456789")
 _BEGIN_TEXT = {b"FIX.4.2": "FIX.4.2", b"FIX.4.4": "FIX.4.4", b"FIXT.1.1": "FIXT.1.1"}
 _RAW_LEN = frozenset(b"%d" % t for t in RAW_LEN_TAGS)
+_RAW_LEN_TEXT = frozenset(str(t) for t in RAW_LEN_TAGS)
 _NOT_SEPARATOR = bytes(b for b in range(256) if b not in (1, 61))  # all but SOH and '='
 _ALTERNATING = b"=\x01" * 50_000
 _DELIMS = {b"\x01": SOH, b"|": b"|", b"^A": b"^A"}
 
 # 8=BeginString <d> 9=BodyLength <d>; the delimiter is detected per message from what follows 8=.
-_HEAD = re.compile(rb"8=(FIXT?\.\d\.\d)(\x01|\||\^A)9=(\d{1,8})\2")
+_HEAD = re.compile(rb"()8=(FIXT?\.\d\.\d)(\x01|\||\^A)9=(\d{1,8})\3")
 _BEGIN = re.compile(rb"8=(FIXT?\.\d\.\d)(\x01|\||\^A)")
 
 _TS = (
@@ -57,6 +63,10 @@ _PREFIX = re.compile(
 
 
 _QUICKFIX = re.compile(rb"(\d{8}-\d\d:\d\d:\d\d(?:\.\d{1,9})?) : ")
+# Groups as in _HEAD (begin string 2, delimiter 3, BodyLength 4), plus the log time as group 1.
+_QUICKFIX_HEAD = re.compile(
+    rb"\n(\d{8}-\d\d:\d\d:\d\d(?:\.\d{1,9})?) : 8=(FIXT?\.\d\.\d)(\x01|\||\^A)9=(\d{1,8})\3"
+)
 
 
 class Frame(NamedTuple):
@@ -65,15 +75,26 @@ class Frame(NamedTuple):
     offset: int  # byte offset of its 8= in the input
     begin_string: str
     msg: bytes  # the message in SOH form
-    tags: dict[bytes, bytes]  # tag text → value (a repeated tag keeps its last value)
-    flat: list[bytes]  # tag, value, tag, value, ... in message order (canonical tag text)
+    flat: list[str]  # tag, value, tag, value, ... in message order (canonical tag text)
+    shape: str  # its tags joined by SOH: messages of one shape share a field plan
+    text: str  # the message decoded once (non-UTF-8 bytes backslash-escaped)
     direction: str | None  # "in" / "out" from the engine's log prefix, if any
     log_ts: bytes | None  # the log prefix's timestamp text, if any
 
     @property
+    def tags(self) -> dict[str, str]:
+        """Tag text → value text (a repeated tag keeps its last value)."""
+        return dict(zip(self.flat[0::2], self.flat[1::2], strict=True))
+
+    @property
     def fields(self) -> list[tuple[int, bytes]]:
-        """(tag, value) pairs, as simplefix returns them."""
-        return list(zip(map(int, self.flat[0::2]), self.flat[1::2], strict=True))
+        """(tag, value) pairs of the original bytes, as simplefix returns them."""
+        return split_fields(self.msg)
+
+
+# Each 3-digit CheckSum text -> (its value, the byte sum of "10=nnn<SOH>").
+_TRAILERS = {b"%03d" % v: (v, sum(b"10=%03d\x01" % v)) for v in range(1000)}
+_new_tuple = tuple.__new__  # builds a Frame in C (its generated __new__ is Python)
 
 
 class FramingError(ValueError):
@@ -117,6 +138,39 @@ def split_flat(msg: bytes) -> tuple[dict[bytes, bytes], list[bytes]]:
     flat = [x for t, v in pairs for x in (b"%d" % t, v)]
     it = iter(flat)
     return dict(zip(it, it, strict=True)), flat
+
+
+def split_text(msg: bytes) -> tuple[dict[str, str], list[str], str]:
+    """``split_flat`` as text, plus the message text: one decode for the whole message.
+
+    The separator check runs on the bytes (where ``translate`` is fast), the split on the text.
+    Non-UTF-8 messages and the careful cases decode value by value, escaping bad bytes.
+    """
+    seps = msg.translate(None, _NOT_SEPARATOR)
+    if (
+        _ALTERNATING.startswith(seps)
+        and seps[-1:] == SOH
+        and b"=\x01" not in msg
+        and b"\x01=" not in msg
+        and b"\x010" not in msg
+    ):
+        try:
+            text = msg.decode()
+        except UnicodeDecodeError:
+            text = ""
+        if text:
+            flat = text.replace("=", "\x01").split("\x01")
+            del flat[-1]
+            tag_text = "".join(flat[0::2])
+            if tag_text.isdigit() and tag_text.isascii():
+                it = iter(flat)
+                tags = dict(zip(it, it, strict=True))
+                if _RAW_LEN_TEXT.isdisjoint(tags):
+                    return tags, flat, text
+    flat_b = split_flat(msg)[1]
+    tflat = [v.decode("utf-8", "backslashreplace") for v in flat_b]
+    it = iter(tflat)
+    return dict(zip(it, it, strict=True)), tflat, msg.decode("utf-8", "backslashreplace")
 
 
 def _split_careful(msg: bytes) -> list[tuple[int, bytes]]:
@@ -174,6 +228,43 @@ def checksum(buf: bytes) -> int:
     return total & 255
 
 
+_SHAPES: dict[str, bool] = {}  # tag shape → plain tags, no raw data, required header in place
+
+
+def _shape_ok(shape: str, flat: list[str]) -> bool:
+    tags = flat[0::2]
+    ok = (
+        shape.replace("\x01", "").isdigit()
+        and shape.isascii()
+        and _RAW_LEN_TEXT.isdisjoint(tags)
+        and tags[0] == "8"
+        and tags[1] == "9"
+        and {"35", "49", "56", "34", "52"}.issubset(tags)
+    )
+    if len(_SHAPES) > 10_000:
+        _SHAPES.clear()
+    _SHAPES[shape] = ok
+    return ok
+
+
+def _clean_soh(data: bytes) -> bool:
+    """True when no SOH message in ``data`` can need the careful split.
+
+    '=' and SOH alternate strictly over the whole input, with no empty tag or value and no tag with
+    a leading zero. Each message starts with '8=' and ends with SOH, so its own separators then
+    alternate too and a plain split of it is exact.
+    """
+    seps = data.translate(None, _NOT_SEPARATOR)
+    half, odd = divmod(len(seps), 2)
+    return (
+        not odd
+        and seps == b"=\x01" * half
+        and b"=\x01" not in data
+        and b"\x01=" not in data
+        and b"\x010" not in data
+    )
+
+
 class Framer:
     """Frames one whole log. ``frames`` and ``quarantined`` are filled by ``run``."""
 
@@ -185,29 +276,84 @@ class Framer:
 
     def run(self) -> Framer:
         data, find, n = self.data, self.data.find, len(self.data)
-        head_match = _HEAD.match
+        head_match, quickfix, quickfix_head = _HEAD.match, _QUICKFIX.fullmatch, _QUICKFIX_HEAD.match
+        frames, add_begin = self.frames, self.begin_strings.add
+        clean = _clean_soh(data)
         pos = 0
         while pos < n:
-            s = find(b"8=FIX", pos)
-            while s > 0 and data[s - 1] in _DIGITS:
-                s = find(b"8=FIX", s + 1)
-            if s < 0:
-                self._gap(pos, n, last=True)
-                break
-            direction = log_ts = None
-            if s != pos:
-                gap = data[pos:s]
-                if gap != b"\n" and gap != b"\r\n":
-                    direction, log_ts = self._gap(pos, s, last=False)
-            m = head_match(data, s)
-            if m is None:
-                pos = self._bad_head(s)
-                continue
-            delim = m[2]
+            # The usual case in one match: a newline, a QuickFIX-style prefix and the next header.
+            m = quickfix_head(data, pos)
+            if m is not None:
+                log_ts, begin, delim, body_len = m.groups()
+                s = pos + len(log_ts) + 4  # "\n" + time + " : "
+                direction = None
+            else:
+                s = find(b"8=FIX", pos)
+                while s > 0 and data[s - 1] in _DIGITS:
+                    s = find(b"8=FIX", s + 1)
+                if s < 0:
+                    self._gap(pos, n, last=True)
+                    break
+                direction = log_ts = None
+                if s != pos:
+                    qm = quickfix(data, pos + 1, s) if data[pos] == 10 else None
+                    if qm is not None:
+                        log_ts = qm[1]
+                    else:
+                        gap = data[pos:s]
+                        if gap != b"\n" and gap != b"\r\n":
+                            direction, log_ts = self._gap(pos, s, last=False)
+                m = head_match(data, s)
+                if m is None:
+                    pos = self._bad_head(s)
+                    continue
+                _, begin, delim, body_len = m.groups()
+            if clean and delim == SOH:
+                # Fast path: separators known to alternate file-wide, so one decode and one split
+                # per message; the shape check (digits, raw data, header) is cached per shape.
+                end_body = m.end() + int(body_len)
+                cs_end = end_body + 7
+                if (
+                    data[end_body - 1 : end_body + 3] == b"\x0110="
+                    and data[cs_end - 1 : cs_end] == SOH
+                ):
+                    msg = data[s:cs_end]
+                    trailer = _TRAILERS.get(msg[-4:-1])  # (declared CheckSum, trailer byte sum)
+                    if trailer is not None and len(msg) <= 256:
+                        # adler32's low half is 1 + the byte sum (exact up to 256 bytes): the
+                        # whole message's sum less its "10=nnn<SOH>" trailer, with no body copy.
+                        computed = ((adler32(msg) & 0xFFFF) - 1 - trailer[1]) & 255
+                    else:
+                        computed = checksum(msg[:-7])
+                    if trailer is not None and computed == trailer[0]:
+                        try:
+                            text = msg.decode()
+                        except UnicodeDecodeError:
+                            text = ""
+                        if text:
+                            flat = text.replace("=", "\x01").split("\x01")
+                            del flat[-1]
+                            shape = "\x01".join(flat[0::2])
+                            ok = _SHAPES.get(shape)
+                            if ok is None:
+                                ok = _shape_ok(shape, flat)
+                            if ok:
+                                pos = cs_end
+                                add_begin(flat[1])
+                                frames.append(
+                                    _new_tuple(
+                                        Frame,
+                                        (s, flat[1], msg, flat, shape, text, direction, log_ts),
+                                    )
+                                )
+                                continue
+                    pos = cs_end
+                    self._verify(s, msg, msg, begin, direction, log_ts)
+                    continue
             if delim == b"^A":
                 pos = self._caret_message(s, m, direction, log_ts)
                 continue
-            end_body = m.end() + int(m[3])
+            end_body = m.end() + int(m[4])
             cs_end = end_body + 7
             # BodyLength lands on "10=", a 3-digit CheckSum, then the delimiter (a '|' log may
             # drop the last one at the end of a line).
@@ -219,15 +365,15 @@ class Framer:
                     if delim != SOH:
                         msg = msg.replace(delim, SOH)
                     self._verify(
-                        s, msg, msg if delim == SOH else data[s:pos], m[1], direction, log_ts
+                        s, msg, msg if delim == SOH else data[s:pos], m[2], direction, log_ts
                     )
                     continue
                 if delim != SOH and term in (b"", b"\n", b"\r", b" "):
                     pos = cs_end - 1
                     msg = data[s:pos].replace(delim, SOH) + SOH
-                    self._verify(s, msg, data[s:pos], m[1], direction, log_ts)
+                    self._verify(s, msg, data[s:pos], m[2], direction, log_ts)
                     continue
-            pos = self._misframed(s, m.end(), int(m[3]), delim, data)
+            pos = self._misframed(s, m.end(), int(m[4]), delim, data)
         return self
 
     def _verify(
@@ -251,27 +397,28 @@ class Framer:
             self.quarantined.append(quarantine(s, raw, reason))
             return
         try:
-            tags, flat = split_flat(msg)
+            tags, flat, text = split_text(msg)
         except FramingError as exc:
             self.quarantined.append(quarantine(s, raw, str(exc)))
             return
         if not (
-            b"35" in tags
-            and b"49" in tags
-            and b"56" in tags
-            and b"34" in tags
-            and b"52" in tags
-            and flat[0] == b"8"
-            and flat[2] == b"9"
+            "35" in tags
+            and "49" in tags
+            and "56" in tags
+            and "34" in tags
+            and "52" in tags
+            and flat[0] == "8"
+            and flat[2] == "9"
         ):
-            missing = [t for t in REQUIRED_HEADER if b"%d" % t not in tags]
+            missing = [t for t in REQUIRED_HEADER if str(t) not in tags]
             names = ", ".join(f"{t} ({HEADER_NAMES[t]})" for t in missing)
             reason = f"missing required header field(s): {names}"
             self.quarantined.append(quarantine(s, raw, reason))
             return
         bs = _BEGIN_TEXT.get(begin) or begin.decode()
         self.begin_strings.add(bs)
-        self.frames.append(Frame(s, bs, msg, tags, flat, direction, log_ts))
+        shape = "\x01".join(flat[0::2])
+        self.frames.append(Frame(s, bs, msg, flat, shape, text, direction, log_ts))
 
     def _caret_message(
         self, s: int, m: re.Match[bytes], direction: str | None, log_ts: bytes | None
@@ -281,8 +428,8 @@ class Framer:
         eol = data.find(b"\n", s)
         eol = len(data) if eol < 0 else eol
         line = data[s:eol].rstrip(b"\r").replace(b"^A", SOH)
-        body_start = len(m.group(1)) + 2 + 1 + 2 + len(m.group(3)) + 1
-        end_body = body_start + int(m.group(3))
+        body_start = len(m.group(2)) + 2 + 1 + 2 + len(m.group(4)) + 1
+        end_body = body_start + int(m.group(4))
         if line[end_body - 1 : end_body + 3] == b"\x0110=" and line[
             end_body + 6 : end_body + 7
         ] in (
@@ -294,9 +441,9 @@ class Framer:
                 msg += SOH
             conv = line[: end_body + 7]
             raw_len = min(len(conv) + conv.count(SOH), eol - s)
-            self._verify(s, msg, data[s : s + raw_len], m.group(1), direction, log_ts)
+            self._verify(s, msg, data[s : s + raw_len], m.group(2), direction, log_ts)
             return s + raw_len
-        return self._misframed(s, m.end(), int(m.group(3)), b"^A", data)
+        return self._misframed(s, m.end(), int(m.group(4)), b"^A", data)
 
     def _misframed(self, s: int, body_start: int, declared: int, delim: bytes, data: bytes) -> int:
         """BodyLength does not land on CheckSum(10): wrong length, or the message is truncated."""

@@ -9,7 +9,7 @@ from pathlib import PurePath
 from typing import Any
 
 from adapters.fix.framing import Frame, frame_log, quarantine
-from adapters.fix.mapping import FixMappingError, FixNormalizer, utc_ts_ns
+from adapters.fix.mapping import FixMappingError, FixNormalizer, recv_ts_ns, utc_ts_ns
 
 
 @dataclass
@@ -32,6 +32,8 @@ def _log_ts_ns(text: bytes | None) -> int | None:
     """An engine log prefix timestamp, when it carries a date, as epoch ns (else None)."""
     if text is None:
         return None
+    if text[8:9] == b"-":  # YYYYMMDD-HH:MM:SS[.f]: already a FIX UTCTimestamp
+        return recv_ts_ns(text)
     t = text.rstrip(b"Z").replace(b",", b".")
     if len(t) >= 19 and t[4:5] == b"-":  # 2025-01-01[T ]12:00:00[.fff]
         t = t[0:4] + t[5:7] + t[8:10] + b"-" + t[11:]
@@ -45,16 +47,18 @@ def _log_ts_ns(text: bytes | None) -> int | None:
 
 def _local_comp_id(frames: list[Frame]) -> str | None:
     """The recording engine's CompID: the sender of outgoing and the target of incoming messages."""
-    votes: Counter[bytes] = Counter()
+    votes: Counter[str] = Counter()
     for fr in frames:
         if fr.direction is None:
             continue
-        comp = fr.tags.get(b"49" if fr.direction == "out" else b"56")
-        if comp is not None:
-            votes[comp] += 1
+        tags = fr.flat[-2::-2]  # reversed, so index() finds a repeated tag's last value
+        tag = "49" if fr.direction == "out" else "56"
+        if tag in tags:
+            votes[fr.flat[-1 - 2 * tags.index(tag)]] += 1
     if not votes:
         return None
-    return min(votes.items(), key=lambda kv: (-kv[1], kv[0]))[0].decode()
+    # Ties go to the first in code-point order (= the UTF-8 byte order).
+    return min(votes.items(), key=lambda kv: (-kv[1], kv[0]))[0]
 
 
 def read_fix_log(data: bytes, source: str) -> FixLog:
@@ -84,14 +88,18 @@ def _read(data: bytes, source: str) -> FixLog:
     log = FixLog(header=header, quarantined=framer.quarantined)
     norm = FixNormalizer(key, host)
     extend = log.events.extend
-    normalize = norm.normalize_tags
-    for fr in framer.frames:
-        recv = _log_ts_ns(fr.log_ts) if fr.log_ts is not None and fr.direction != "out" else None
+    normalize = norm.normalize_text
+    messages = 0
+    for offset, _, msg, flat, shape, text, direction, log_ts in framer.frames:
+        recv = None
+        if log_ts is not None and direction != "out":
+            recv = recv_ts_ns(log_ts) if log_ts[8:9] == b"-" else _log_ts_ns(log_ts)
         try:
-            extend(normalize(fr.tags, fr.flat, fr.msg, recv, fr.direction))
+            extend(normalize(flat, shape, text, recv, direction, msg))
         except FixMappingError as exc:
-            log.quarantined.append(quarantine(fr.offset, fr.msg, str(exc)))
+            log.quarantined.append(quarantine(offset, msg, str(exc)))
             continue
-        log.messages += 1
+        messages += 1
+    log.messages = messages
     log.quarantined.sort(key=lambda q: q["offset"])
     return log

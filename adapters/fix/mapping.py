@@ -2,149 +2,154 @@
 
 Pure and deterministic: no Django. One ``FixNormalizer`` per capture assigns the gap-free ``seq`` and
 remembers ClOrdID / OrderID / (SenderCompID, MsgSeqNum) so later messages name their causes.
+
+Speed: the bulk path works on text. A message is decoded once (that text is also its ``raw``) and
+split into a tag → value str dict, so no value is decoded field by field; each message type builds
+its payload with one literal. Values from non-UTF-8 input are backslash-escaped.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 SIDES = {
-    b"1": "BUY",
-    b"2": "SELL",
-    b"3": "BUY_MINUS",
-    b"4": "SELL_PLUS",
-    b"5": "SELL_SHORT",
-    b"6": "SELL_SHORT_EXEMPT",
-    b"7": "UNDISCLOSED",
-    b"8": "CROSS",
-    b"9": "CROSS_SHORT",
+    "1": "BUY",
+    "2": "SELL",
+    "3": "BUY_MINUS",
+    "4": "SELL_PLUS",
+    "5": "SELL_SHORT",
+    "6": "SELL_SHORT_EXEMPT",
+    "7": "UNDISCLOSED",
+    "8": "CROSS",
+    "9": "CROSS_SHORT",
 }
 ORD_TYPES = {
-    b"1": "MARKET",
-    b"2": "LIMIT",
-    b"3": "STOP",
-    b"4": "STOP_LIMIT",
-    b"5": "MARKET_ON_CLOSE",
-    b"K": "MARKET_WITH_LEFTOVER_AS_LIMIT",
-    b"P": "PEGGED",
+    "1": "MARKET",
+    "2": "LIMIT",
+    "3": "STOP",
+    "4": "STOP_LIMIT",
+    "5": "MARKET_ON_CLOSE",
+    "K": "MARKET_WITH_LEFTOVER_AS_LIMIT",
+    "P": "PEGGED",
 }
 TIFS = {
-    b"0": "DAY",
-    b"1": "GTC",
-    b"2": "OPG",
-    b"3": "IOC",
-    b"4": "FOK",
-    b"5": "GTX",
-    b"6": "GTD",
-    b"7": "AT_CLOSE",
+    "0": "DAY",
+    "1": "GTC",
+    "2": "OPG",
+    "3": "IOC",
+    "4": "FOK",
+    "5": "GTX",
+    "6": "GTD",
+    "7": "AT_CLOSE",
 }
 EXEC_TYPES = {
-    b"0": "NEW",
-    b"1": "PARTIAL_FILL",
-    b"2": "FILL",
-    b"3": "DONE_FOR_DAY",
-    b"4": "CANCELED",
-    b"5": "REPLACED",
-    b"6": "PENDING_CANCEL",
-    b"7": "STOPPED",
-    b"8": "REJECTED",
-    b"9": "SUSPENDED",
-    b"A": "PENDING_NEW",
-    b"B": "CALCULATED",
-    b"C": "EXPIRED",
-    b"D": "RESTATED",
-    b"E": "PENDING_REPLACE",
-    b"F": "TRADE",
-    b"G": "TRADE_CORRECT",
-    b"H": "TRADE_CANCEL",
-    b"I": "ORDER_STATUS",
+    "0": "NEW",
+    "1": "PARTIAL_FILL",
+    "2": "FILL",
+    "3": "DONE_FOR_DAY",
+    "4": "CANCELED",
+    "5": "REPLACED",
+    "6": "PENDING_CANCEL",
+    "7": "STOPPED",
+    "8": "REJECTED",
+    "9": "SUSPENDED",
+    "A": "PENDING_NEW",
+    "B": "CALCULATED",
+    "C": "EXPIRED",
+    "D": "RESTATED",
+    "E": "PENDING_REPLACE",
+    "F": "TRADE",
+    "G": "TRADE_CORRECT",
+    "H": "TRADE_CANCEL",
+    "I": "ORDER_STATUS",
 }
 ORD_STATUS = {
     **EXEC_TYPES,
-    b"1": "PARTIALLY_FILLED",
-    b"2": "FILLED",
-    b"D": "ACCEPTED_FOR_BIDDING",
+    "1": "PARTIALLY_FILLED",
+    "2": "FILLED",
+    "D": "ACCEPTED_FOR_BIDDING",
 }
 MD_ENTRY_TYPES = {
-    b"0": "BID",
-    b"1": "OFFER",
-    b"2": "TRADE",
-    b"3": "INDEX_VALUE",
-    b"4": "OPENING_PRICE",
-    b"5": "CLOSING_PRICE",
-    b"6": "SETTLEMENT_PRICE",
-    b"7": "TRADING_SESSION_HIGH",
-    b"8": "TRADING_SESSION_LOW",
-    b"9": "VWAP",
-    b"B": "TRADE_VOLUME",
-    b"C": "OPEN_INTEREST",
+    "0": "BID",
+    "1": "OFFER",
+    "2": "TRADE",
+    "3": "INDEX_VALUE",
+    "4": "OPENING_PRICE",
+    "5": "CLOSING_PRICE",
+    "6": "SETTLEMENT_PRICE",
+    "7": "TRADING_SESSION_HIGH",
+    "8": "TRADING_SESSION_LOW",
+    "9": "VWAP",
+    "B": "TRADE_VOLUME",
+    "C": "OPEN_INTEREST",
 }
-MD_ACTIONS = {b"0": "NEW", b"1": "CHANGE", b"2": "DELETE"}
+MD_ACTIONS = {"0": "NEW", "1": "CHANGE", "2": "DELETE"}
 # Where an MD entry's price and size go in the MDTick payload.
-_MD_SLOTS = {b"0": ("bid", "bid_size"), b"1": ("ask", "ask_size"), b"2": ("last", "last_size")}
-SESSION_TYPES = frozenset({b"A", b"0", b"1", b"2", b"4", b"5"})
+_MD_SLOTS = {"0": ("bid", "bid_size"), "1": ("ask", "ask_size"), "2": ("last", "last_size")}
+SESSION_TYPES = frozenset({"A", "0", "1", "2", "4", "5"})
 # Session payload fields per message: (tag, name, is_int).
-_SESSION_FIELDS: dict[bytes, tuple[tuple[bytes, str, bool], ...]] = {
-    b"A": (
-        (b"98", "encrypt_method", True),
-        (b"108", "heart_bt_int", True),
-        (b"141", "reset_seq_num_flag", False),
-        (b"1137", "default_appl_ver_id", False),
+_SESSION_FIELDS: dict[str, tuple[tuple[str, str, bool], ...]] = {
+    "A": (
+        ("98", "encrypt_method", True),
+        ("108", "heart_bt_int", True),
+        ("141", "reset_seq_num_flag", False),
+        ("1137", "default_appl_ver_id", False),
     ),
-    b"0": ((b"112", "test_req_id", False),),
-    b"1": ((b"112", "test_req_id", False),),
-    b"2": ((b"7", "begin_seq_no", True), (b"16", "end_seq_no", True)),
-    b"4": ((b"36", "new_seq_no", True), (b"123", "gap_fill_flag", False)),
-    b"5": ((b"58", "text", False),),
+    "0": (("112", "test_req_id", False),),
+    "1": (("112", "test_req_id", False),),
+    "2": (("7", "begin_seq_no", True), ("16", "end_seq_no", True)),
+    "4": (("36", "new_seq_no", True), ("123", "gap_fill_flag", False)),
+    "5": (("58", "text", False),),
 }
-_REJECTS: dict[bytes, tuple[str, tuple[tuple[bytes, str, bool], ...]]] = {
-    b"9": (
+_REJECTS: dict[str, tuple[str, tuple[tuple[str, str, bool], ...]]] = {
+    "9": (
         "CANCEL_REJECT",
         (
-            (b"39", "ord_status", False),
-            (b"102", "cxl_rej_reason", True),
-            (b"434", "cxl_rej_response_to", False),
-            (b"58", "text", False),
+            ("39", "ord_status", False),
+            ("102", "cxl_rej_reason", True),
+            ("434", "cxl_rej_response_to", False),
+            ("58", "text", False),
         ),
     ),
-    b"3": (
+    "3": (
         "SESSION_REJECT",
         (
-            (b"45", "ref_seq_num", True),
-            (b"371", "ref_tag_id", True),
-            (b"372", "ref_msg_type", False),
-            (b"373", "session_reject_reason", True),
-            (b"58", "text", False),
+            ("45", "ref_seq_num", True),
+            ("371", "ref_tag_id", True),
+            ("372", "ref_msg_type", False),
+            ("373", "session_reject_reason", True),
+            ("58", "text", False),
         ),
     ),
-    b"j": (
+    "j": (
         "BUSINESS_REJECT",
         (
-            (b"45", "ref_seq_num", True),
-            (b"372", "ref_msg_type", False),
-            (b"379", "business_reject_ref_id", False),
-            (b"380", "business_reject_reason", True),
-            (b"58", "text", False),
+            ("45", "ref_seq_num", True),
+            ("372", "ref_msg_type", False),
+            ("379", "business_reject_ref_id", False),
+            ("380", "business_reject_reason", True),
+            ("58", "text", False),
         ),
     ),
 }
-_OLD_BEGIN_STRINGS = frozenset({b"FIX.4.0", b"FIX.4.1", b"FIX.4.2"})
-_ORDER_ACTIONS = {b"D": "new", b"F": "cancel", b"G": "replace"}
-_MD_TYPES = frozenset({b"W", b"X"})
+_OLD_BEGIN_STRINGS = frozenset({"FIX.4.0", "FIX.4.1", "FIX.4.2"})
+_ORDER_ACTIONS = {"D": "new", "F": "cancel", "G": "replace"}
+_MD_TYPES = frozenset({"W", "X"})
 _KEY_TAGS = (
-    (b"55", "symbol"),
-    (b"11", "cl_ord_id"),
-    (b"41", "orig_cl_ord_id"),
-    (b"37", "order_id"),
-    (b"17", "exec_id"),
+    ("55", "symbol"),
+    ("11", "cl_ord_id"),
+    ("41", "orig_cl_ord_id"),
+    ("37", "order_id"),
+    ("17", "exec_id"),
 )
-_ER_QTYS = ((b"38", "order_qty"), (b"32", "last_qty"))
-_ER_TEXTS = ((b"44", "price"), (b"31", "last_px"), (b"58", "text"), (b"103", "ord_rej_reason"))
 
-_TS_BASE = re.compile(rb"(\d{4})(\d{2})(\d{2})-(\d{2}):(\d{2}):(\d{2})")
-_ts_cache: dict[bytes, int] = {}
+
+_TS_BASE = re.compile(r"(\d{4})(\d{2})(\d{2})-(\d{2}):(\d{2}):(\d{2})", re.ASCII)
+_ts_cache: dict[str, int] = {}
+_POW10 = (1, 10**8, 10**7, 10**6, 10**5, 10**4, 10**3, 10**2, 10, 1)
 
 
 class FixMappingError(ValueError):
@@ -153,49 +158,151 @@ class FixMappingError(ValueError):
 
 def utc_ts_ns(value: bytes) -> int:
     """``YYYYMMDD-HH:MM:SS[.f…]`` (UTCTimestamp, up to nanoseconds) → exact epoch nanoseconds."""
+    # latin-1 maps each byte to one character, so every check below sees the bytes as they are.
+    return _ts_ns(value.decode("latin-1"), value)
+
+
+def _ts_ns(value: str, orig: bytes | None = None) -> int:
+    """utc_ts_ns on text; ``orig`` is the value's bytes for error messages (else re-encoded)."""
+    # The date-time part is cached: a log's timestamps share few distinct seconds.
     base = _ts_cache.get(value[:17])
     if base is None:
-        m = _TS_BASE.fullmatch(value[:17])
-        if m is None:
-            raise FixMappingError(f"bad UTC timestamp {value[:40]!r}")
-        y, mo, d, h, mi, s = (int(g) for g in m.groups())
-        try:
-            # Second 60 is a leap second in FIX; it is counted as the next second's start.
-            epoch = datetime(y, mo, d, h, mi, min(s, 59)).toordinal() - 719163
-        except ValueError as exc:
-            raise FixMappingError(f"bad UTC timestamp {value[:40]!r}: {exc}") from None
-        if len(_ts_cache) > 100_000:
-            _ts_cache.clear()
-        base = _ts_cache[value[:17]] = (((epoch * 24 + h) * 60 + mi) * 60 + s) * 1_000_000_000
+        base = _ts_base(value, orig)
     if len(value) == 17:
         return base
     frac = value[18:]
-    if value[17:18] != b"." or not 1 <= len(frac) <= 9 or not frac.isdigit():
-        raise FixMappingError(f"bad UTC timestamp fraction {value[:40]!r}")
-    return base + int(frac) * 10 ** (9 - len(frac))
+    if value[17:18] != "." or not 1 <= len(frac) <= 9 or not (frac.isdigit() and frac.isascii()):
+        shown = orig if orig is not None else value.encode("utf-8", "backslashreplace")
+        raise FixMappingError(f"bad UTC timestamp fraction {shown[:40]!r}")
+    return base + int(frac) * _POW10[len(frac)]
 
 
-def _qty(v: bytes) -> int | str:
+def recv_ts_ns(value: bytes) -> int | None:
+    """A log prefix's ``YYYYMMDD-HH:MM:SS[.f…]`` as epoch ns, or None when it is not one."""
+    text = value.decode("latin-1")
+    base = _ts_cache.get(text[:17])
+    n = len(text)
+    if (
+        base is not None
+        and 19 <= n <= 27
+        and text[17] == "."
+        and (frac := text[18:]).isdigit()
+        and frac.isascii()
+    ):
+        return base + int(frac) * _POW10[n - 18]
+    try:
+        return utc_ts_ns(value)
+    except FixMappingError:
+        return None
+
+
+def _ts_base(value: str, orig: bytes | None) -> int:
+    shown = orig if orig is not None else value.encode("utf-8", "backslashreplace")
+    m = _TS_BASE.fullmatch(value[:17])
+    if m is None:
+        raise FixMappingError(f"bad UTC timestamp {shown[:40]!r}")
+    y, mo, d, h, mi, s = (int(g) for g in m.groups())
+    try:
+        # Second 60 is a leap second in FIX; it is counted as the next second's start.
+        epoch = datetime(y, mo, d, h, mi, min(s, 59)).toordinal() - 719163
+    except ValueError as exc:
+        raise FixMappingError(f"bad UTC timestamp {shown[:40]!r}: {exc}") from None
+    if len(_ts_cache) > 100_000:
+        _ts_cache.clear()
+    base = _ts_cache[value[:17]] = (((epoch * 24 + h) * 60 + mi) * 60 + s) * 1_000_000_000
+    return base
+
+
+def _qty(v: str) -> int | str:
     """Quantities as integers when whole, otherwise the decimal string (never a float)."""
-    return int(v) if v.isdigit() else v.decode()
+    return int(v) if v.isdigit() and v.isascii() else v
 
 
-def _opt(payload: dict[str, Any], f: dict[bytes, bytes], spec: tuple[tuple[bytes, str, bool], ...]):
+def _int(v: str) -> int | str:
+    return int(v) if v.isdigit() and v.isascii() else v
+
+
+def _opt(payload: dict[str, Any], f: dict[str, str], spec: tuple[tuple[str, str, bool], ...]):
     for tag, name, is_int in spec:
         v = f.get(tag)
         if v is not None:
-            payload[name] = int(v) if is_int and v.isdigit() else v.decode()
+            payload[name] = _int(v) if is_int else v
 
 
-def _code(table: dict[bytes, str], v: bytes | None) -> str | None:
-    return None if v is None else table.get(v) or v.decode()
+def _keys(f: dict[str, str]) -> dict[str, str]:
+    keys = {}
+    for tag, name in _KEY_TAGS:
+        v = f.get(tag)
+        if v is not None and v != "NONE":  # "NONE" is FIX's placeholder for no OrderID
+            keys[name] = v
+    return keys
+
+
+def _keys_of(v: tuple[str | None, ...]) -> dict[str, str]:
+    """Keys from a plan's value tuple, whose first five are the _KEY_TAGS values."""
+    sym, cl, orig, oid, eid = v[:5]
+    keys = {}
+    if sym is not None and sym != "NONE":  # "NONE" is FIX's placeholder for no OrderID
+        keys["symbol"] = sym
+    if cl is not None and cl != "NONE":
+        keys["cl_ord_id"] = cl
+    if orig is not None and orig != "NONE":
+        keys["orig_cl_ord_id"] = orig
+    if oid is not None and oid != "NONE":
+        keys["order_id"] = oid
+    if eid is not None and eid != "NONE":
+        keys["exec_id"] = eid
+    return keys
+
+
+# Field plans: for each message shape (its tags in order), C-level getters that pick the values a
+# mapping needs from the message's value list in one call (the last of a repeated tag, as a dict
+# would keep; index -1 picks the None appended for absent tags).
+_KEY_NAMES = tuple(t for t, _ in _KEY_TAGS)
+_PLAN_TAGS = (
+    ("35", "52", "49", "56", "34", "60", "43"),
+    (*_KEY_NAMES, "150", "39", "54", "14", "151", "6", "38", "32", "44", "31", "58", "103", "8"),
+    (*_KEY_NAMES, "54", "38", "44", "40", "59", "1"),
+    ("262", "55"),
+)
+_PLANS: dict[str, tuple[Any, ...]] = {}
+_MD_ENTRY_TAGS = ("269", "270", "271", "279", "278", "290", "55")
+
+
+def _md_entries(tags: list[str]) -> tuple[itemgetter[Any], ...]:
+    """Getters for the MD entries of a shape: after NoMDEntries(268), each entry starts with the
+    group's first tag (269 in W, 279 in X) and runs to the next, up to CheckSum(10); within an
+    entry the first of a repeated tag counts. No entries: one empty entry (one tick)."""
+    start = tags.index("268") + 1 if "268" in tags else len(tags)
+    stop = tags.index("10", start) if "10" in tags[start:] else len(tags)
+    first = tags[start] if start < len(tags) else ""
+    entries: list[dict[str, int]] = []
+    for k in range(start, stop):
+        if tags[k] == first:
+            entries.append({})
+        entries[-1].setdefault(tags[k], k)
+    return tuple(itemgetter(*(e.get(t, -1) for t in _MD_ENTRY_TAGS)) for e in entries or [{}])
+
+
+def _plan(shape: str) -> tuple[Any, ...]:
+    tags = shape.split("\x01")
+    last = {t: i for i, t in enumerate(tags)}
+    plan = (
+        *(itemgetter(*(last.get(t, -1) for t in names)) for names in _PLAN_TAGS),
+        _md_entries(tags),
+    )
+    if len(_PLANS) > 10_000:
+        _PLANS.clear()
+    _PLANS[shape] = plan
+    return plan
 
 
 class FixNormalizer:
     """Turns FIX messages into capture events for one capture; assigns ``seq`` and ``parents``.
 
-    ``normalize`` takes simplefix-style (tag, value) pairs; ``normalize_tags`` is the bulk path used by
-    the log reader, taking the framer's tag-text dict and flat [tag, value, ...] list.
+    ``normalize`` takes simplefix-style (tag, value) pairs; ``normalize_text`` is the bulk path used
+    by the log reader, taking the framer's tag → value text dict, flat [tag, value, ...] text list
+    and the message text.
     """
 
     def __init__(self, capture: str, host: str) -> None:
@@ -214,86 +321,117 @@ class FixNormalizer:
         direction: str | None = None,
     ) -> list[dict[str, Any]]:
         """Events for one message (usually one; an MD message gives one per entry, a trade two)."""
-        flat = [x for t, v in fields for x in (b"%d" % t, v)]
-        it = iter(flat)
-        return self.normalize_tags(dict(zip(it, it, strict=True)), flat, raw, recv_ts_ns, direction)
+        flat = [x for t, v in fields for x in (str(t), v.decode("utf-8", "backslashreplace"))]
+        text = raw.decode("utf-8", "backslashreplace")
+        shape = "\x01".join(flat[0::2])
+        return self.normalize_text(flat, shape, text, recv_ts_ns, direction, raw)
 
-    def normalize_tags(
+    def normalize_text(
         self,
-        f: dict[bytes, bytes],
-        flat: list[bytes],
-        raw: bytes,
+        flat: list[str],
+        shape: str,
+        raw_text: str,
         recv_ts_ns: int | None = None,
         direction: str | None = None,
+        raw: bytes | None = None,
     ) -> list[dict[str, Any]]:
-        seq = self.seq
-        try:
-            return self._normalize(f, flat, raw, recv_ts_ns, direction)
-        except UnicodeDecodeError:
-            # Non-UTF-8 values: map again with them escaped, so no seq is skipped or reused.
-            self.seq = seq
-            flat = [v.decode("utf-8", "backslashreplace").encode() for v in flat]
-            it = iter(flat)
-            f = dict(zip(it, it, strict=True))
-            return self._normalize(f, flat, raw, recv_ts_ns, direction)
-
-    def _normalize(
-        self,
-        f: dict[bytes, bytes],
-        flat: list[bytes],
-        raw: bytes,
-        recv_ts_ns: int | None,
-        direction: str | None,
-    ) -> list[dict[str, Any]]:
-        msg_type = f.get(b"35")
+        """``normalize`` on an already split message: the flat [tag, value, ...] text list, its
+        shape (tags joined by SOH) and text; ``raw`` only sharpens timestamp error messages."""
+        plan = _PLANS.get(shape)
+        if plan is None:
+            plan = _plan(shape)
+        vals = flat[1::2]
+        vals.append(None)  # what a plan's index -1 (tag absent) picks
+        msg_type, sent, sender, target, seq_num_t, tt, poss_dup = plan[0](vals)
         if msg_type is None:
             raise FixMappingError("missing MsgType(35)")
-        sent = f.get(b"52")
         if sent is None:
             raise FixMappingError("missing SendingTime(52)")
-        ts = utc_ts_ns(sent)
-        sender_b = f.get(b"49")
-        sender = sender_b.decode() if sender_b is not None else self.host
-        target = f.get(b"56")
-        seq_num_b = f.get(b"34")
-        seq_num = int(seq_num_b) if seq_num_b is not None and seq_num_b.isdigit() else None
+        # Inline fast path for the common cached-second, fractional timestamps.
+        ts = _ts_cache.get(sent[:17])
+        n = len(sent)
+        if ts is not None and 19 <= n <= 27 and sent[17] == "." and (frac := sent[18:]).isdigit():
+            ts += int(frac) * _POW10[n - 18]
+            ok = frac.isascii()
+        else:
+            ok = ts is not None and n == 17
+        transact = None
+        if tt is not None:
+            transact = _ts_cache.get(tt[:17])
+            n = len(tt)
+            if (
+                transact is not None
+                and 19 <= n <= 27
+                and tt[17] == "."
+                and (frac := tt[18:]).isdigit()
+            ):
+                transact += int(frac) * _POW10[n - 18]
+                ok = ok and frac.isascii()
+            elif transact is None or n != 17:
+                ok = False
+        if not ok:
+            try:
+                ts = _ts_ns(sent)
+                transact = _ts_ns(tt) if tt is not None else None
+            except FixMappingError:
+                if raw is None or raw_text.isascii():
+                    raise
+                self._exact_ts_error(raw)
+                raise
+        if sender is None:
+            sender = self.host
+        seq_num = (
+            int(seq_num_t)
+            if seq_num_t is not None and seq_num_t.isdigit() and seq_num_t.isascii()
+            else None
+        )
         payload: dict[str, Any] = {
-            "msg_type": msg_type.decode(),
+            "msg_type": msg_type,
             "sender_comp_id": sender,
-            "target_comp_id": target.decode() if target is not None else None,
+            "target_comp_id": target,
             "msg_seq_num": seq_num,
         }
         if direction is not None:
             payload["direction"] = direction
-        tt = f.get(b"60")
-        if tt is not None:
-            payload["transact_ts_ns"] = utc_ts_ns(tt)
-        if f.get(b"43") == b"Y":
+        if transact is not None:
+            payload["transact_ts_ns"] = transact
+        if poss_dup == "Y":
             payload["poss_dup"] = True
-        raw_text = raw.decode("utf-8", "backslashreplace")
         base = (ts, recv_ts_ns, sender)
 
-        if msg_type == b"8":
-            events = self._exec_report(f, base, payload, raw_text)
-        elif msg_type in _ORDER_ACTIONS:
-            events = [self._order(f, msg_type, base, payload, raw_text)]
+        if msg_type == "8":
+            events = self._exec_report(plan[1](vals), base, payload, raw_text)
         elif msg_type in _MD_TYPES:
-            events = self._market_data(f, flat, base, payload, raw_text)
-        elif msg_type in SESSION_TYPES:
-            _opt(payload, f, _SESSION_FIELDS[msg_type])
-            events = [self._event("Session", base, {}, [], payload, raw_text)]
-        elif msg_type in _REJECTS:
-            events = [self._reject(f, msg_type, base, payload, raw_text)]
+            events = self._market_data(plan[3](vals), plan[4], vals, base, payload, raw_text)
+        elif msg_type in _ORDER_ACTIONS:
+            events = [self._order(plan[2](vals), msg_type, base, payload, raw_text)]
         else:
-            # Anything else is kept, as an annotation with all its fields, never dropped.
-            payload["fields"] = [
-                [int(t), v.decode("utf-8", "backslashreplace")]
-                for t, v in zip(flat[0::2], flat[1::2], strict=True)
-            ]
-            events = [self._event("Annotation", base, self._keys(f), [], payload, raw_text)]
+            f = dict(zip(flat[0::2], vals[:-1], strict=True))
+            if msg_type in SESSION_TYPES:
+                _opt(payload, f, _SESSION_FIELDS[msg_type])
+                events = [self._event("Session", base, {}, [], payload, raw_text)]
+            elif msg_type in _REJECTS:
+                events = [self._reject(f, msg_type, base, payload, raw_text)]
+            else:
+                # Anything else is kept, as an annotation with all its fields, never dropped.
+                payload["fields"] = [
+                    [int(t), v] for t, v in zip(flat[0::2], flat[1::2], strict=True)
+                ]
+                events = [self._event("Annotation", base, _keys(f), [], payload, raw_text)]
         if seq_num is not None:
             self._by_msg[(sender, seq_num)] = events[0]["seq"]
         return events
+
+    @staticmethod
+    def _exact_ts_error(raw: bytes) -> None:
+        """Re-raise a timestamp error naming the value's original (not escaped) bytes."""
+        from adapters.fix.framing import split_flat  # framing imports nothing from here at runtime
+
+        tags = split_flat(raw)[0]
+        utc_ts_ns(tags[b"52"])
+        tt = tags.get(b"60")
+        if tt is not None:
+            utc_ts_ns(tt)
 
     def _event(
         self,
@@ -305,7 +443,19 @@ class FixNormalizer:
         raw: str | None,
     ) -> dict[str, Any]:
         self.seq += 1
-        ev = {
+        if raw is None:
+            return {
+                "seq": self.seq,
+                "kind": kind,
+                "ts_ns": base[0],
+                "recv_ts_ns": base[1],
+                "host": base[2],
+                "lane": "fix",
+                "keys": keys,
+                "parents": parents,
+                "payload": payload,
+            }
+        return {
             "seq": self.seq,
             "kind": kind,
             "ts_ns": base[0],
@@ -315,19 +465,8 @@ class FixNormalizer:
             "keys": keys,
             "parents": parents,
             "payload": payload,
+            "raw": raw,
         }
-        if raw is not None:
-            ev["raw"] = raw
-        return ev
-
-    @staticmethod
-    def _keys(f: dict[bytes, bytes]) -> dict[str, str]:
-        keys = {}
-        for tag, name in _KEY_TAGS:
-            v = f.get(tag)
-            if v is not None and v != b"NONE":  # "NONE" is FIX's placeholder for no OrderID
-                keys[name] = v.decode()
-        return keys
 
     def _order_parent(self, keys: dict[str, str], kind: str, via: str) -> list[dict[str, Any]]:
         seq = self._orders.get(keys.get(via, ""))
@@ -335,70 +474,129 @@ class FixNormalizer:
             seq = self._order_ids.get(keys["order_id"])
         return [] if seq is None else [{"seq": seq, "kind": kind}]
 
-    def _order(self, f, msg_type, base, payload, raw) -> dict[str, Any]:
-        keys = self._keys(f)
+    def _order(self, v, msg_type, base, payload, raw) -> dict[str, Any]:
+        keys = _keys_of(v)
+        side, qty, price, ot, tif, account = v[5:]
         action = _ORDER_ACTIONS[msg_type]
-        qty, price = f.get(b"38"), f.get(b"44")
         payload["action"] = action
-        payload["side"] = _code(SIDES, f.get(b"54"))
+        payload["side"] = None if side is None else SIDES.get(side) or side
         payload["qty"] = _qty(qty) if qty is not None else None
-        payload["price"] = price.decode() if price is not None else None
+        payload["price"] = price
         if action != "cancel":
-            payload["type"] = _code(ORD_TYPES, f.get(b"40"))
-            payload["tif"] = _code(TIFS, f.get(b"59", b"0"))  # absent TimeInForce means DAY
-        account = f.get(b"1")
+            if tif is None:
+                tif = "0"  # absent TimeInForce means DAY
+            payload["type"] = None if ot is None else ORD_TYPES.get(ot) or ot
+            payload["tif"] = TIFS.get(tif) or tif
         if account is not None:
-            payload["account"] = account.decode()
+            payload["account"] = account
         parents = (
             [] if action == "new" else self._order_parent(keys, "order_chain", "orig_cl_ord_id")
         )
-        ev = self._event("Order", base, keys, parents, payload, raw)
+        self.seq = seq = self.seq + 1
         if "cl_ord_id" in keys:
-            self._orders[keys["cl_ord_id"]] = ev["seq"]
+            self._orders[keys["cl_ord_id"]] = seq
         if "order_id" in keys:
-            self._order_ids.setdefault(keys["order_id"], ev["seq"])
-        return ev
+            self._order_ids.setdefault(keys["order_id"], seq)
+        return {
+            "seq": seq,
+            "kind": "Order",
+            "ts_ns": base[0],
+            "recv_ts_ns": base[1],
+            "host": base[2],
+            "lane": "fix",
+            "keys": keys,
+            "parents": parents,
+            "payload": payload,
+            "raw": raw,
+        }
 
-    def _exec_report(self, f, base, payload, raw) -> list[dict[str, Any]]:
-        keys = self._keys(f)
-        et = f.get(b"150")
-        side = _code(SIDES, f.get(b"54"))
-        cum, leaves, avg = f.get(b"14"), f.get(b"151"), f.get(b"6")
-        payload["exec_type"] = _code(EXEC_TYPES, et)
-        payload["ord_status"] = _code(ORD_STATUS, f.get(b"39"))
+    def _exec_report(self, v, base, payload, raw) -> list[dict[str, Any]]:
+        keys = _keys_of(v)
+        (et, st, side, cum, leaves, avg, order_qty, last_qty, price, last_px, text, rej, begin) = v[
+            5:
+        ]
+        side = None if side is None else SIDES.get(side) or side
+        payload["exec_type"] = None if et is None else EXEC_TYPES.get(et) or et
+        payload["ord_status"] = None if st is None else ORD_STATUS.get(st) or st
         payload["side"] = side
-        payload["cum_qty"] = _qty(cum) if cum is not None else None
-        payload["leaves_qty"] = _qty(leaves) if leaves is not None else None
-        payload["avg_px"] = avg.decode() if avg is not None else None
-        for tag, name in _ER_QTYS:
-            v = f.get(tag)
-            if v is not None:
-                payload[name] = _qty(v)
-        for tag, name in _ER_TEXTS:
-            v = f.get(tag)
-            if v is not None:
-                payload[name] = v.decode()
-        parents = self._order_parent(keys, "order_report", "cl_ord_id")
-        if parents and "order_id" in keys:
-            self._order_ids.setdefault(keys["order_id"], parents[0]["seq"])
-        report = self._event("ExecReport", base, keys, parents, payload, raw)
-        last_qty, last_px = f.get(b"32"), f.get(b"31")
+        # _qty, inlined: four quantities on the commonest message
+        if cum is not None and cum.isdigit() and cum.isascii():
+            cum = int(cum)
+        if leaves is not None and leaves.isdigit() and leaves.isascii():
+            leaves = int(leaves)
+        payload["cum_qty"] = cum
+        payload["leaves_qty"] = leaves
+        payload["avg_px"] = avg
+        if order_qty is not None:
+            payload["order_qty"] = (
+                int(order_qty) if order_qty.isdigit() and order_qty.isascii() else order_qty
+            )
+        if last_qty is not None:
+            payload["last_qty"] = (
+                int(last_qty) if last_qty.isdigit() and last_qty.isascii() else last_qty
+            )
+        if price is not None:
+            payload["price"] = price
+        if last_px is not None:
+            payload["last_px"] = last_px
+        if text is not None:
+            payload["text"] = text
+        if rej is not None:
+            payload["ord_rej_reason"] = rej
+        # _order_parent, inlined
+        parent_seq = self._orders.get(keys.get("cl_ord_id", ""))
+        oid = keys.get("order_id")
+        if parent_seq is None and oid is not None:
+            parent_seq = self._order_ids.get(oid)
+        if parent_seq is None:
+            parents = []
+        else:
+            parents = [{"seq": parent_seq, "kind": "order_report"}]
+            if oid is not None:
+                self._order_ids.setdefault(oid, parent_seq)
+        self.seq = seq = self.seq + 1
+        ts, recv, host = base
+        report = {
+            "seq": seq,
+            "kind": "ExecReport",
+            "ts_ns": ts,
+            "recv_ts_ns": recv,
+            "host": host,
+            "lane": "fix",
+            "keys": keys,
+            "parents": parents,
+            "payload": payload,
+            "raw": raw,
+        }
         # A trade: ExecType F (FIX 4.3+), or Partial fill / Fill in FIX 4.2 and earlier.
-        trade = et == b"F" or (et in (b"1", b"2") and f[b"8"] in _OLD_BEGIN_STRINGS)
-        if not (trade and last_qty is not None and last_px is not None and last_qty.strip(b"0.")):
+        trade = et == "F" or ((et == "1" or et == "2") and begin in _OLD_BEGIN_STRINGS)
+        if not (trade and last_qty is not None and last_px is not None and last_qty.strip("0.")):
             return [report]
         fill = {
             "side": side,
             "last_qty": _qty(last_qty),
-            "last_px": last_px.decode(),
-            "cum_qty": payload["cum_qty"],
-            "leaves_qty": payload["leaves_qty"],
+            "last_px": last_px,
+            "cum_qty": cum,
+            "leaves_qty": leaves,
         }
-        parent = [{"seq": report["seq"], "kind": "report_fill"}]
-        return [report, self._event("Fill", base, dict(keys), parent, fill, None)]
+        self.seq = seq + 1
+        return [
+            report,
+            {
+                "seq": seq + 1,
+                "kind": "Fill",
+                "ts_ns": ts,
+                "recv_ts_ns": recv,
+                "host": host,
+                "lane": "fix",
+                "keys": keys.copy(),
+                "parents": [{"seq": seq, "kind": "report_fill"}],
+                "payload": fill,
+            },
+        ]
 
     def _reject(self, f, msg_type, base, payload, raw) -> dict[str, Any]:
-        keys = self._keys(f)
+        keys = _keys(f)
         exec_type, spec = _REJECTS[msg_type]
         payload["exec_type"] = exec_type
         _opt(payload, f, spec)
@@ -413,51 +611,44 @@ class FixNormalizer:
             parents = [{"seq": self._by_msg[(target, ref)], "kind": "causal"}]
         return self._event("ExecReport", base, keys, parents, payload, raw)
 
-    def _market_data(self, f, flat, base, payload, raw) -> list[dict[str, Any]]:
-        md_req = f.get(b"262")
+    def _market_data(self, v, entries, vals, base, payload, raw) -> list[dict[str, Any]]:
+        md_req, msg_symbol = v
         if md_req is not None:
-            payload["md_req_id"] = md_req.decode()
-        msg_symbol = f.get(b"55")
-        entries: list[dict[bytes, bytes]] = []
-        start = len(flat)
-        i = -1
-        while True:  # NoMDEntries(268) as a tag: an even position in the flat list
-            try:
-                i = flat.index(b"268", i + 1)
-            except ValueError:
-                break
-            if i % 2 == 0:
-                start = i + 2
-                break
-        # Each entry starts with the group's first tag (269 in W, 279 in X) and runs to the next.
-        first = flat[start] if start < len(flat) else b""
-        for i in range(start, len(flat) - 1, 2):
-            tag = flat[i]
-            if tag == b"10":
-                break
-            if tag == first:
-                entries.append({})
-            entries[-1].setdefault(tag, flat[i + 1])
+            payload["md_req_id"] = md_req
         events = []
-        for entry in entries or [{}]:
-            p = dict(payload)
-            et = entry.get(b"269")
+        host, seq, slots, types = base[2], self.seq, _MD_SLOTS, MD_ENTRY_TYPES
+        for entry in entries:
+            et, px, size, action, entry_id, position, symbol = entry(vals)
+            p = payload.copy()
             if et is not None:
-                p["entry_type"] = MD_ENTRY_TYPES.get(et) or et.decode()
-            price_name, size_name = _MD_SLOTS.get(et, ("price", "size"))
-            px, size = entry.get(b"270"), entry.get(b"271")
+                p["entry_type"] = types.get(et) or et
+            price_name, size_name = slots.get(et, ("price", "size"))
             if px is not None:
-                p[price_name] = px.decode()
+                p[price_name] = px
             if size is not None:
                 p[size_name] = _qty(size)
-            action = entry.get(b"279")
             if action is not None:
-                p["update_action"] = MD_ACTIONS.get(action) or action.decode()
-            for tag, name in ((b"278", "entry_id"), (b"290", "position")):
-                if tag in entry:
-                    p[name] = entry[tag].decode()
-            symbol = entry.get(b"55", msg_symbol)
-            keys = {"symbol": symbol.decode()} if symbol is not None else {}
-            # The raw message is kept once, on its first tick.
-            events.append(self._event("MDTick", base, keys, [], p, None if events else raw))
+                p["update_action"] = MD_ACTIONS.get(action) or action
+            if entry_id is not None:
+                p["entry_id"] = entry_id
+            if position is not None:
+                p["position"] = position
+            if symbol is None:
+                symbol = msg_symbol
+            seq += 1
+            ev = {
+                "seq": seq,
+                "kind": "MDTick",
+                "ts_ns": base[0],
+                "recv_ts_ns": base[1],
+                "host": host,
+                "lane": "fix",
+                "keys": {"symbol": symbol} if symbol is not None else {},
+                "parents": [],
+                "payload": p,
+            }
+            if not events:
+                ev["raw"] = raw  # the raw message is kept once, on its first tick
+            events.append(ev)
+        self.seq = seq
         return events

@@ -121,6 +121,7 @@ class Strategy:
     def __init__(self, params: dict[str, Any] | None = None) -> None:
         self.params = {**self.default_params, **(params or {})}
         self.stages = {cls.name: cls(self.params) for cls in self.stage_classes}
+        self._ordered: list[Stage] | None = None  # stages in pipeline order, built on first use
 
     @classmethod
     def code_digest(cls) -> str:
@@ -138,17 +139,20 @@ class Strategy:
         capture, seq = ev.ref
         results: list[tuple[Ref, Emitted]] = []
         queue = [ev]
-        stages = [self.stages[cls.name] for cls in self.stage_classes]
+        stages = self._ordered
+        if stages is None:
+            stages = self._ordered = [self.stages[cls.name] for cls in self.stage_classes]
         i = 0
         while i < len(queue):
             cur = queue[i]
             i += 1
+            kind = cur.kind
             for stage in stages:
-                if cur.kind not in stage.consumes:
+                if kind not in stage.consumes:
                     continue
-                ctx.outbox = []
+                ctx.outbox = outbox = []
                 stage.on_event(cur, ctx)
-                for out in ctx.outbox:
+                for out in outbox:
                     ref = (capture, seq + len(results) + 1)
                     results.append((ref, out))
                     queue.append(StrategyEvent(out.kind, ctx.now_ns, out.keys, out.payload, ref))

@@ -35,9 +35,15 @@ def sr(msg: Msg) -> list[dict[str, Any]]:
 
 
 def cents(c: int) -> str:
-    sign = "-" if c < 0 else ""
-    c = abs(c)
-    return f"{sign}{c // 100}.{c % 100:02d}"
+    text = _CENTS.get(c)
+    if text is None:
+        sign = "-" if c < 0 else ""
+        a = abs(c)
+        text = _CENTS[c] = f"{sign}{a // 100}.{a % 100:02d}"
+    return text
+
+
+_CENTS: dict[int, str] = {}  # a walk revisits the same few hundred prices
 
 
 class FeedHost:

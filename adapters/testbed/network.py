@@ -53,7 +53,15 @@ class Link:
         if spec.loss and self.rng.random() < spec.loss:
             self.dropped += 1
             return
-        self._schedule(msg)
+        # _schedule, inlined: this runs once per message of the whole simulation.
+        delay = spec.latency_ns
+        if spec.jitter_ns:
+            delay += int(self.rng.random() * (spec.jitter_ns + 1))
+        arrival = self.sim.now + delay
+        if arrival < self.last_arrival:
+            arrival = self.last_arrival  # FIFO: no overtaking on one session
+        self.last_arrival = arrival
+        self.sim.at(arrival, self.deliver, msg)
 
     def _schedule(self, msg: Any) -> None:
         spec = self.spec

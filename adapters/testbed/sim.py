@@ -6,8 +6,8 @@ pure function of the seed: no wall clock, no hash order, no threads.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Callable
+from heapq import heappop, heappush
 from typing import Any
 
 
@@ -20,16 +20,23 @@ class Sim:
     def at(self, when_ns: int, fn: Callable[..., Any], *args: Any) -> None:
         """Run ``fn(*args)`` at true time ``when_ns`` (never in the past)."""
         self._counter += 1
-        heapq.heappush(self._queue, (max(when_ns, self.now), self._counter, fn, args))
+        now = self.now
+        heappush(self._queue, (when_ns if when_ns > now else now, self._counter, fn, args))
 
     def after(self, delay_ns: int, fn: Callable[..., Any], *args: Any) -> None:
         self.at(self.now + delay_ns, fn, *args)
 
     def run(self, until_ns: int | None = None) -> None:
         queue = self._queue
-        pop = heapq.heappop
+        pop = heappop
+        if until_ns is None:
+            while queue:
+                when, _, fn, args = pop(queue)
+                self.now = when
+                fn(*args)
+            return
         while queue:
-            if until_ns is not None and queue[0][0] > until_ns:
+            if queue[0][0] > until_ns:
                 break
             when, _, fn, args = pop(queue)
             self.now = when

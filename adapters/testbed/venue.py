@@ -172,6 +172,7 @@ class VenueHost:
         self.bot_size = bot_size
         self.bot: dict[tuple[str, str], tuple[str, str]] = {}  # (symbol, side) -> (cl, price)
         self.n_bot = 0
+        self._prices: dict[str, Decimal] = {}  # quote text -> Decimal (Decimals are immutable)
 
     def on_order(self, item: tuple[Msg, Any]) -> None:
         msg, req = item
@@ -205,7 +206,10 @@ class VenueHost:
                 reports += engine.cancel(cancel, ts)
             self.n_bot += 1
             cl = f"BOT-{self.n_bot}"
-            order = NewOrder(cl, sym, side, self.bot_size, Decimal(px_s), account="BOT")
+            price = self._prices.get(px_s)
+            if price is None:
+                price = self._prices[px_s] = Decimal(px_s)
+            order = NewOrder(cl, sym, side, self.bot_size, price, account="BOT")
             reports += engine.submit(order, ts)
             self.bot[(sym, side)] = (cl, px_s)
             self._record(reports, msg)

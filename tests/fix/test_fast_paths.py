@@ -1,0 +1,62 @@
+"""The bulk fast paths (file-wide clean check, shape plans, cached timestamps) change nothing."""
+
+from __future__ import annotations
+
+from adapters.fix import mapping
+from adapters.fix.bench import as_log, corpus, encode_message
+from adapters.fix.framing import frame_log
+from adapters.fix.log import read_fix_log
+from adapters.fix.mapping import FixNormalizer
+from tests.fix.conftest import msg
+
+
+def test_clean_file_fast_path_gives_the_same_events_as_the_careful_path() -> None:
+    messages = corpus(400, seed=11)
+    fast = read_fix_log(as_log(messages), "a.log")
+    # A stray "=<SOH>" after the last message makes the file unclean: every message is split
+    # field by field, and the garbage itself is quarantined.
+    careful = read_fix_log(as_log(messages) + b"x=\x01\n", "a.log")
+    assert fast.quarantined == [] and len(careful.quarantined) == 1
+    assert careful.events == fast.events and careful.messages == fast.messages == 400
+
+
+def test_pipe_delimited_log_maps_like_the_soh_log() -> None:
+    messages = corpus(200, seed=5)
+    soh = read_fix_log(b"\n".join(messages) + b"\n", "x.log")
+    pipe = read_fix_log(b"\n".join(m.replace(b"\x01", b"|") for m in messages) + b"\n", "x.log")
+    assert pipe.events == soh.events and len(soh.events) > 200
+
+
+def test_bulk_and_pairwise_normalisation_agree() -> None:
+    log = as_log(corpus(300, seed=2))
+    bulk = read_fix_log(log, "b.log")
+    norm = FixNormalizer("b", bulk.header["host"])
+    pairwise = []
+    for frame in frame_log(log).frames:
+        recv = mapping.utc_ts_ns(frame.log_ts) if frame.log_ts else None
+        pairwise += norm.normalize(frame.fields, frame.msg, recv)
+    assert pairwise == bulk.events
+
+
+def test_timestamps_parse_the_same_with_a_cold_or_warm_cache() -> None:
+    sent = ["20250101-12:00:00", "20250101-12:00:00.5", "20250101-12:00:00.123456789"]
+    messages = [msg("0", [(60, s)], seq=str(i + 1), sent=s) for i, s in enumerate(sent)]
+    mapping._ts_cache.clear()
+    cold = read_fix_log(b"".join(messages), "t.log").events
+    warm = read_fix_log(b"".join(messages), "t.log").events
+    assert cold == warm
+    assert [e["ts_ns"] for e in warm] == [
+        1735732800 * 10**9,
+        1735732800 * 10**9 + 500_000_000,
+        1735732800 * 10**9 + 123_456_789,
+    ]
+
+
+def test_a_non_utf8_value_is_escaped_not_fatal() -> None:
+    head = [(35, "D"), (49, "FIRM"), (56, "VENUE"), (34, "1"), (52, "20250101-12:00:00")]
+    bad = encode_message("FIX.4.4", [*head, (11, "C1"), (58, b"caf\xe9")])
+    log = read_fix_log(bad, "u.log")
+    assert log.quarantined == [] and log.messages == 1
+    assert log.events[0]["payload"]["msg_type"] == "D"
+    assert "caf\\xe9" in log.events[0]["raw"]
+    assert log.events[0]["keys"] == {"cl_ord_id": "C1"}
