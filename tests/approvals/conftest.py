@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from deltatrace.canonical import strict_jcs
 
+
 @pytest.fixture(autouse=True)
 def governance_env(tmp_path: Path, settings: Any, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh ledger signing key per test, fast password hashing, a fresh sandbox."""

@@ -53,10 +53,7 @@ def test_a_dropped_or_pseudonymized_value_appears_nowhere_in_the_database_file(t
     assert "text" not in event.payload_dict()
     assert SECRET_ACCOUNT.decode() not in (event.raw or "")
 
-    if connection.vendor == "sqlite":
-        content = _sqlite_file_bytes()
-    else:
-        content = _every_row_as_text()
+    content = _sqlite_file_bytes() if connection.vendor == "sqlite" else _every_row_as_text()
     assert b"ORD-1" in content, "sanity: the event itself was stored where we look"
     assert SECRET_ACCOUNT not in content
     assert SECRET_TEXT not in content

@@ -40,8 +40,12 @@ class Command(BaseCommand):
                     self.stdout.write(f"  {key:<40} {shown}")
                 for t in suite.targets:
                     mark = "PASS" if t.ok else "MISS"
-                    self.stdout.write(f"  [{mark}] {t.name}: {t.value:,} (target {t.op} {t.target:,})")
+                    self.stdout.write(
+                        f"  [{mark}] {t.name}: {t.value:,} (target {t.op} {t.target:,})"
+                    )
         if opts["json"]:
             self.stdout.write(
-                json.dumps({"ok": all(s.ok for s in results), "suites": [s.as_dict() for s in results]})
+                json.dumps(
+                    {"ok": all(s.ok for s in results), "suites": [s.as_dict() for s in results]}
+                )
             )

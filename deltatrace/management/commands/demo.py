@@ -30,7 +30,13 @@ DEMO_USERS = {
 
 # (incident name, scenario, seed, title, severity)
 DEMO_INCIDENTS = [
-    ("partition-burst", "partition-burst", 7, "Strategy–gateway partition during an order burst", "high"),
+    (
+        "partition-burst",
+        "partition-burst",
+        7,
+        "Strategy–gateway partition during an order burst",
+        "high",
+    ),
     ("kill-switch", "kill-switch", 7, "Kill switch hit mid-burst", "critical"),
     ("fat-finger", "fat-finger", 7, "Fat-finger order stopped by the risk gateway", "medium"),
     ("stale-md", "stale-md", 7, "Strategy trading on stale market data", "high"),
@@ -83,7 +89,9 @@ def load_demo_incidents(stdout: Any = None) -> list[Incident]:
             description=f"Testbed scenario '{scenario}' (seed {seed}). {manifest.get('description', '')}".strip(),
         )
         if stdout is not None:
-            stdout.write(f"  loaded {name}: {summary['accepted']} events from {len(paths)} captures")
+            stdout.write(
+                f"  loaded {name}: {summary['accepted']} events from {len(paths)} captures"
+            )
         loaded.append(Incident.objects.get(name=name))
     return loaded
 
@@ -101,7 +109,11 @@ class Command(BaseCommand):
         self.stdout.write("Loading demo incidents from the testbed …")
         load_demo_incidents(self.stdout)
         creds = demo_users()
-        self.stdout.write("\nDemo users (passwords kept in " + str(Path(settings.DATA_DIR) / "demo-credentials.txt") + "):")
+        self.stdout.write(
+            "\nDemo users (passwords kept in "
+            + str(Path(settings.DATA_DIR) / "demo-credentials.txt")
+            + "):"
+        )
         for name, (_role, what) in DEMO_USERS.items():
             self.stdout.write(f"  {name:<8} {creds[name]:<14} {what}")
         if opts["no_serve"]:
