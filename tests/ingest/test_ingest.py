@@ -217,3 +217,10 @@ def test_an_unknown_policy_is_a_clear_error(write_jsonl):
         call_command(
             "ingest", str(write_jsonl("o.jsonl", [tick(1)])), "--incident", "p", "--policy", "nope"
         )
+
+
+def test_the_header_names_the_capture_whatever_the_file_is_called(write_jsonl):
+    ingest(write_jsonl("download (3).jsonl", [header("gw-9", adapter="fix-session"), tick(1)]))
+    capture = Capture.objects.get()
+    assert (capture.key, capture.adapter) == ("gw-9", "fix-session")
+    assert capture.meta["privacy"]["name"] == "default"

@@ -1,23 +1,18 @@
-"""Capture ingest: validate, dedupe, quarantine, link and store events in bulk.
+"""The capture writer: rows built as tuples and written per batch in one transaction each.
 
-The hot path never saves ORM objects one at a time: rows are built as tuples and written per batch
-with one `executemany` (SQLite) or COPY into a staging table (PostgreSQL), inside one transaction per
-batch, so a killed ingest leaves whole batches only. Re-running is idempotent: events dedupe on
-(capture, seq), edges and quarantined lines on their own unique keys, so a resumed ingest ends with
-exactly the content of one clean run.
+The hot path never saves ORM objects one at a time: each batch is one `executemany` (SQLite) or a
+COPY into a staging table (PostgreSQL). Events dedupe on (capture, seq), edges and quarantined lines
+on their own unique keys, so re-running is idempotent and a killed ingest leaves whole batches only.
 """
 
 from __future__ import annotations
 
 import hashlib
-import queue
-import sys
-import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
+import orjson
 from django.db import connection, transaction
 
 from deltatrace.capture_format import (
@@ -26,9 +21,7 @@ from deltatrace.capture_format import (
     Header,
     Normalized,
     decode_line,
-    is_header,
     normalize_event,
-    parse_header,
 )
 from deltatrace.models import Capture, Incident
 
@@ -62,49 +55,11 @@ class CaptureSummary:
         }
 
 
-# --- captures and incidents ---------------------------------------------------------------------
-
-
-def get_or_create_incident(name: str) -> Incident:
-    if name.isdigit():
-        found = Incident.objects.filter(pk=int(name)).first()
-        if found:
-            return found
-    incident, _ = Incident.objects.get_or_create(name=name, defaults={"title": name})
-    return incident
-
-
-def get_or_create_capture(incident: Incident, header: dict[str, Any] | Header) -> Capture:
-    """The capture of this key in the incident, created or completed from the header."""
-    h = header if isinstance(header, Header) else parse_header(header, header.get("capture", ""))
-    capture, created = Capture.objects.get_or_create(
-        incident=incident,
-        key=h.capture,
-        defaults={
-            "host": h.host,
-            "adapter": h.adapter,
-            "clock": h.clock,
-            "strategy": h.strategy,
-            "meta": h.meta,
-        },
-    )
-    if not created and not capture.adapter and h.adapter:
-        # A placeholder made for a cross-capture parent reference, now filled in by its own header.
-        Capture.objects.filter(pk=capture.pk).update(
-            host=h.host, adapter=h.adapter, clock=h.clock, strategy=h.strategy, meta=h.meta
-        )
-        capture.refresh_from_db()
-    return capture
-
-
-# --- the writer ---------------------------------------------------------------------------------
-
 _EVENT_COLS = (
     "incident_id, capture_id, seq, kind, ts_ns, recv_ts_ns, hlc_l, hlc_c, host, lane, "
     + ", ".join(KEY_FIELDS)
     + ", payload, raw, digest"
 )
-_EVENT_PARAMS = ", ".join(["%s"] * (10 + len(KEY_FIELDS) + 3))
 _EDGE_COLS = "incident_id, src_capture_id, src_seq, dst_capture_id, dst_seq, kind, inferred"
 
 
@@ -119,7 +74,6 @@ class CaptureWriter:
         strict: bool = False,
         transform: Transform | None = None,
         offset_kind: str = "line",
-        threaded: bool = False,
     ) -> None:
         self.incident = incident
         self.capture = capture
@@ -142,9 +96,6 @@ class CaptureWriter:
         # Plain ints: model .pk is a property call, too slow for the per-event path.
         self._cap_id: int = capture.pk
         self._inc_id: int = incident.pk
-        self._thread: threading.Thread | None = None
-        if threaded and not connection.in_atomic_block:
-            self._start_thread()
 
     # -- input --
     def add_line(self, line_no: int, line: bytes) -> None:
@@ -154,17 +105,15 @@ class CaptureWriter:
         except BadLine as exc:
             self.quarantine(line_no, line.decode("utf-8", "replace"), str(exc))
             return
-        self._add(line_no, ev)
+        self.add_normalized(line_no, ev)
 
     def add_event(self, line_no: int, obj: dict[str, Any]) -> None:
         try:
             ev = normalize_event(obj, self.capture.host, self.transform, self.capture.key)
         except BadLine as exc:
-            import orjson
-
             self.quarantine(line_no, orjson.dumps(obj, default=str).decode(), str(exc))
             return
-        self._add(line_no, ev)
+        self.add_normalized(line_no, ev)
 
     def quarantine(self, line_no: int, raw: str, reason: str) -> None:
         if self.strict:
@@ -182,11 +131,13 @@ class CaptureWriter:
     def _capture_id(self, key: str) -> int:
         cid = self._capture_ids.get(key)
         if cid is None:
+            from deltatrace.ingest.catalog import get_or_create_capture
+
             cid = get_or_create_capture(self.incident, Header(capture=key)).pk
             self._capture_ids[key] = cid
         return cid
 
-    def _add(self, line_no: int, ev: Normalized) -> None:
+    def add_normalized(self, line_no: int, ev: Normalized) -> None:
         keys = ev.keys
         cap = self._cap_id
         inc = self._inc_id
@@ -259,50 +210,12 @@ class CaptureWriter:
 
     # -- output --
     def flush(self) -> None:
-        """Hand the buffered batch to the writer: one transaction per batch."""
+        """Write the buffered batch: one transaction per batch."""
         batch = (self._rows, self._row_lines, self._edges, self._quarantine)
         if not any(batch):
             return
         self._rows, self._row_lines, self._edges, self._quarantine = [], [], [], []
-        if self._thread is not None:
-            self._raise_writer_error()
-            self._queue.put(batch)
-        else:
-            self._write_batch(*batch)
-
-    def _start_thread(self) -> None:
-        """Write batches from a second thread while this one parses the next batch.
-
-        sqlite3 and psycopg release the GIL while the database works, so on two cores parsing and
-        writing overlap. Only used outside an enclosing transaction: the thread has its own
-        connection, so it cannot take part in a caller's transaction.
-        """
-        self._queue: queue.Queue[tuple[Any, ...] | None] = queue.Queue(maxsize=2)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._writer_loop, name="ingest-writer", daemon=True)
-        self._thread.start()
-
-    def _writer_loop(self) -> None:
-        try:
-            while (batch := self._queue.get()) is not None:
-                if self._error is None:
-                    try:
-                        self._write_batch(*batch)
-                    except BaseException as exc:  # surfaced to the parsing thread at its next flush
-                        self._error = exc
-        finally:
-            connection.close()
-
-    def _raise_writer_error(self) -> None:
-        if self._error is not None:
-            raise self._error
-
-    def _stop_thread(self) -> None:
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join()
-            self._thread = None
-            self._raise_writer_error()
+        self._write_batch(*batch)
 
     def _write_batch(
         self,
@@ -409,10 +322,7 @@ class CaptureWriter:
     def finish(self, digest: bool = True) -> CaptureSummary:
         """Flush and update the capture's counts; `digest=False` (live batches) leaves the content
         digest to be recomputed when the capture is registered, instead of rehashing per batch."""
-        try:
-            self.flush()
-        finally:
-            self._stop_thread()
+        self.flush()
         self._finalise_capture(digest)
         return self.summary
 
@@ -489,262 +399,3 @@ def update_incident_stats(incident: Incident, min_ts: int | None, max_ts: int | 
     Incident.objects.filter(pk=incident.pk).update(**fields)
     for k, v in fields.items():
         setattr(incident, k, v)
-
-
-# --- entry points -------------------------------------------------------------------------------
-
-
-def _lines(fh: BinaryIO) -> Iterator[tuple[int, bytes]]:
-    for no, line in enumerate(fh, 1):
-        line = line.rstrip(b"\r\n")
-        if line.strip():
-            yield no, line
-
-
-def ingest_jsonl(
-    incident: Incident,
-    fh: BinaryIO,
-    source: str,
-    *,
-    strict: bool = False,
-    transform: Transform | None = None,
-    header_transform: Transform | None = None,
-) -> CaptureSummary:
-    """One JSONL capture stream: optional header line, then events."""
-    lines = _lines(fh)
-    first = next(lines, None)
-    default_key = Path(source).stem if source != "-" else "stdin"
-    header = Header(capture=default_key, host=default_key)
-    pending: list[tuple[int, bytes]] = []
-    header_error: str | None = None
-    has_header = False
-    if first is not None:
-        try:
-            obj = decode_line(first[1])
-            if is_header(obj):
-                header = parse_header(
-                    header_transform(obj) if header_transform else obj, default_key
-                )
-            else:
-                pending.append(first)
-        except BadLine as exc:
-            if first[1].lstrip().startswith(b'{"format"'):
-                header_error = str(exc)
-            else:
-                pending.append(first)
-    if header_transform is not None and not has_header:
-        # No header line: the capture still records which privacy policy was applied.
-        header = parse_header(header_transform(header.as_dict()), default_key)
-    if header_error and strict:
-        raise IngestError(f"{source}: line 1: {header_error}")
-    capture = get_or_create_capture(incident, header)
-    if capture.source != source:
-        Capture.objects.filter(pk=capture.pk).update(source=source[:500])
-        capture.source = source
-    writer = CaptureWriter(incident, capture, strict=strict, transform=transform, threaded=True)
-    if header_error:
-        assert first is not None
-        writer.quarantine(1, first[1].decode("utf-8", "replace"), f"bad header: {header_error}")
-    add = writer.add_line
-    for no, line in pending:
-        add(no, line)
-    for no, line in lines:
-        add(no, line)
-    return writer.finish()
-
-
-def ingest_events(
-    incident: Incident,
-    header: dict[str, Any],
-    events: Iterable[tuple[int, dict[str, Any]]],
-    quarantined: Iterable[tuple[int, str, str]] = (),
-    *,
-    source: str = "",
-    strict: bool = False,
-    transform: Transform | None = None,
-    offset_kind: str = "line",
-) -> CaptureSummary:
-    """Already-decoded events from an adapter (e.g. a FIX log), plus what it quarantined itself."""
-    capture = get_or_create_capture(incident, header)
-    if source and capture.source != source:
-        Capture.objects.filter(pk=capture.pk).update(source=source[:500])
-        capture.source = source
-    writer = CaptureWriter(
-        incident, capture, strict=strict, transform=transform, offset_kind=offset_kind
-    )
-    for offset, raw, reason in quarantined:
-        writer.quarantine(offset, raw, reason)
-    for no, obj in events:
-        writer.add_event(no, obj)
-    return writer.finish()
-
-
-def _ingest_fix(
-    incident: Incident,
-    data: bytes,
-    source: str,
-    strict: bool,
-    transform: Transform | None,
-    header_transform: Transform | None,
-) -> CaptureSummary:
-    from adapters.fix.log import read_fix_log
-
-    log = read_fix_log(data, source)
-    return ingest_events(
-        incident,
-        header_transform(log.header) if header_transform else log.header,
-        enumerate(log.events, 1),
-        [(q["offset"], q["raw"], q["reason"]) for q in log.quarantined],
-        source=source,
-        strict=strict,
-        transform=transform,
-        offset_kind="offset",
-    )
-
-
-def privacy_transforms(
-    policy: str | None,
-) -> tuple[Transform | None, Transform | None, dict[str, Any] | None]:
-    """(event transform, header transform, policy identity) for a policy name/file, or "none".
-
-    Applied before validation and digests: data minimisation at capture time, so whatever the
-    policy drops or pseudonymizes never reaches the database. None means the configured default
-    (DELTATRACE_PRIVACY_POLICY, itself "default" unless set).
-    """
-    from django.conf import settings
-
-    from deltatrace.privacy import Policy, PolicyError, load_key
-
-    name = policy if policy is not None else settings.PRIVACY_POLICY
-    if not name or name == "none":
-        return None, None, None
-    try:
-        pol = Policy.load(name)
-    except PolicyError as exc:
-        raise IngestError(str(exc)) from exc
-    key = load_key(Path(settings.DATA_DIR) / "privacy.key")
-    apply_event = pol.apply_event
-
-    def event_transform(ev: dict[str, Any]) -> dict[str, Any]:
-        return apply_event(ev, key)
-
-    def header_transform(h: dict[str, Any]) -> dict[str, Any]:
-        return pol.apply_header(h, key)
-
-    return event_transform, header_transform, {**pol.identity(), "policy": pol.as_dict()}
-
-
-def register_policy(identity: dict[str, Any], actor: str) -> None:
-    """Each policy version used at ingest is a ledger entry, logged once."""
-    try:
-        from ledger.log import append
-        from ledger.models import LedgerEntry
-    except ImportError:
-        return
-    digest = identity["digest"]
-    if LedgerEntry.objects.filter(type="privacy.policy", canonical__contains=digest).exists():
-        return
-    with transaction.atomic():
-        append("privacy.policy", actor, digest.removeprefix("sha256:"), identity)
-
-
-def ingest_paths(
-    paths: list[str],
-    incident: str,
-    fmt: str = "jsonl",
-    strict: bool = False,
-    transform: Transform | None = None,
-    actor: str = "cli",
-    policy: str | None = None,
-) -> dict[str, Any]:
-    """Ingest files (or `-` for stdin) into an incident; returns the `--json` summary.
-
-    `policy` names the privacy policy applied at capture time (see privacy_transforms); an explicit
-    `transform` replaces it.
-    """
-    header_transform = None
-    identity = None
-    if transform is None:
-        transform, header_transform, identity = privacy_transforms(policy)
-    if fmt not in ("jsonl", "fix"):
-        raise IngestError(f"unknown format {fmt!r} (expected jsonl or fix)")
-    for p in paths:
-        if p != "-" and not Path(p).is_file():
-            raise IngestError(f"{p}: no such file")
-    inc = get_or_create_incident(incident)
-    if identity is not None:
-        register_policy(identity, actor)
-    summaries = []
-    opts: dict[str, Any] = {
-        "strict": strict,
-        "transform": transform,
-        "header_transform": header_transform,
-    }
-    for p in paths:
-        if fmt == "fix":
-            data = sys.stdin.buffer.read() if p == "-" else Path(p).read_bytes()
-            summary = _ingest_fix(inc, data, p, strict, transform, header_transform)
-        elif p == "-":
-            summary = ingest_jsonl(inc, sys.stdin.buffer, "-", **opts)
-        else:
-            with open(p, "rb", buffering=1 << 20) as fh:
-                summary = ingest_jsonl(inc, fh, p, **opts)
-        register_capture(Capture.objects.get(pk=summary.id), actor)
-        summaries.append(summary)
-    return {
-        "incident": inc.name,
-        "incident_id": inc.pk,
-        "captures": [s.as_dict() for s in summaries],
-        "accepted": sum(s.accepted for s in summaries),
-        "duplicates": sum(s.duplicates for s in summaries),
-        "quarantined": sum(s.quarantined for s in summaries),
-    }
-
-
-def append_events(
-    capture: Capture, events: list[dict[str, Any]], transform: Transform | None = None
-) -> dict[str, Any]:
-    """A live batch for one capture: validated, deduped, quarantined with reasons, atomic."""
-    incident = capture.incident
-    base = capture.quarantined_count
-    writer = CaptureWriter(incident, capture, transform=transform, offset_kind="batch")
-    start = capture.event_count + base
-    with transaction.atomic():
-        for i, obj in enumerate(events):
-            if type(obj) is not dict:
-                writer.quarantine(start + i + 1, repr(obj)[:2000], "expected a JSON object")
-                continue
-            writer.add_event(start + i + 1, obj)
-        summary = writer.finish(digest=False)
-    return {
-        "accepted": summary.accepted,
-        "duplicates": summary.duplicates,
-        "quarantined": summary.quarantined,
-    }
-
-
-def register_capture(capture: Capture, actor: str) -> None:
-    """Log the capture's content digest in the governance ledger when it changed since last time."""
-    if not capture.digest and capture.event_count:
-        capture.digest = capture_digest(capture.pk)
-        Capture.objects.filter(pk=capture.pk).update(digest=capture.digest)
-    if not capture.digest or capture.digest == capture.registered_digest:
-        return
-    try:
-        from ledger.log import append
-    except ImportError:  # the ledger app is optional for the event-graph core
-        return
-    with transaction.atomic():
-        append(
-            "capture.registered",
-            actor,
-            capture.digest,
-            {
-                "incident": capture.incident.name,
-                "capture": capture.key,
-                "capture_id": capture.pk,
-                "events": capture.event_count,
-                "digest": capture.digest,
-            },
-        )
-        Capture.objects.filter(pk=capture.pk).update(registered_digest=capture.digest)
