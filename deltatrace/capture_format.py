@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -140,15 +140,13 @@ def parse_header(obj: dict[str, Any], default_capture: str) -> Header:
     )
 
 
-@dataclass(frozen=True)
-class Parent:
+class Parent(NamedTuple):
     capture: str | None  # None: the same capture
     seq: int
     kind: str
 
 
-@dataclass
-class Normalized:
+class Normalized(NamedTuple):
     """One valid event: the DB row values, its explicit parents and its digest."""
 
     seq: int

@@ -489,6 +489,27 @@ class Policy:
         return out
 
 
+class KeyedPolicy:
+    """A policy bound to its pseudonymisation key: a callable on events that pickles, so ingest
+    can apply it in a worker process (the policy is rebuilt there from its source)."""
+
+    def __init__(self, policy: Policy, key: bytes) -> None:
+        self.policy = policy
+        self.key = key
+        self._apply = policy.apply_event
+
+    def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
+        return self._apply(event, self.key)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The compiled policy holds closures; ship its source and rebuild it on the other side.
+        return (_keyed_policy, (self.policy._source, self.policy.audience, self.key))
+
+
+def _keyed_policy(source: dict[str, Any], audience: str | None, key: bytes) -> KeyedPolicy:
+    return KeyedPolicy(Policy(source, audience), key)
+
+
 # --- raw FIX ----------------------------------------------------------------------------------
 SOH = "\x01"
 # Length field -> the data field it measures; data fields may contain SOH.

@@ -55,7 +55,7 @@ def privacy_transforms(
     """
     from django.conf import settings
 
-    from deltatrace.privacy import Policy, PolicyError, load_key
+    from deltatrace.privacy import KeyedPolicy, Policy, PolicyError, load_key
 
     name = policy if policy is not None else settings.PRIVACY_POLICY
     if not name or name == "none":
@@ -65,10 +65,7 @@ def privacy_transforms(
     except PolicyError as exc:
         raise IngestError(str(exc)) from exc
     key = load_key(Path(settings.DATA_DIR) / "privacy.key")
-    apply_event = pol.apply_event
-
-    def event_transform(ev: dict[str, Any]) -> dict[str, Any]:
-        return apply_event(ev, key)
+    event_transform = KeyedPolicy(pol, key)
 
     def header_transform(h: dict[str, Any]) -> dict[str, Any]:
         return pol.apply_header(h, key)
