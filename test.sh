@@ -55,5 +55,23 @@ trap 'rm -rf "$clean"' EXIT
 "$clean/venv/bin/python" -m pip install --quiet "dist/deltatrace-$version-py3-none-any.whl"
 (cd "$clean" && DELTATRACE_HOME="$clean/home" "$clean/venv/bin/deltatrace" --help >/dev/null)
 (cd "$clean" && DELTATRACE_HOME="$clean/home" "$clean/venv/bin/deltatrace" migrate -v0 \
-    && DELTATRACE_HOME="$clean/home" "$clean/venv/bin/deltatrace" simulate --scenario calm --seed 1 --out "$clean/sim" >/dev/null)
+    && DELTATRACE_HOME="$clean/home" "$clean/venv/bin/deltatrace" simulate --scenario calm --seed 1 \
+        --out "$clean/sim" --ingest --incident calm >/dev/null \
+    && DELTATRACE_HOME="$clean/home" "$clean/venv/bin/python" - <<'PY'
+# The installed wheel finds its templates and static files: pages render, plotly.js is served.
+import os
+import django
+os.environ["DJANGO_SETTINGS_MODULE"] = "deltatrace.settings"
+django.setup()
+from django.contrib.auth.models import User
+from django.test import Client
+c = Client()
+assert c.get("/login/").status_code == 200
+User.objects.create_superuser("pkg", password="pkg-check-1")
+c.login(username="pkg", password="pkg-check-1")
+page = c.get("/incidents/1/")
+assert page.status_code == 200 and b"Timeline" in page.content, page.status_code
+assert c.get("/static/plotly/plotly.min.js").status_code == 200
+PY
+)
 echo "== all checks passed (version $version)"

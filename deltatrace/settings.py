@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -15,6 +16,9 @@ import plotly
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PACKAGE_DIR = Path(__file__).resolve().parent
+# templates/ and static/ sit beside the packages in a checkout, under <prefix>/share/deltatrace
+# when installed from a wheel.
+SHARE_DIR = BASE_DIR if (BASE_DIR / "templates").is_dir() else Path(sys.prefix) / "share" / "deltatrace"
 
 
 def _env_bool(name: str, default: bool = False) -> bool:
@@ -89,7 +93,7 @@ ASGI_APPLICATION = "deltatrace.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [SHARE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -179,8 +183,8 @@ STATIC_ROOT.mkdir(exist_ok=True)  # collectstatic's target; whitenoise serves fr
 STATICFILES_DIRS: list[tuple[str, Path] | Path] = [
     ("plotly", Path(plotly.__file__).resolve().parent / "package_data"),
 ]
-if (BASE_DIR / "static").is_dir():
-    STATICFILES_DIRS.append(BASE_DIR / "static")
+if (SHARE_DIR / "static").is_dir():
+    STATICFILES_DIRS.append(SHARE_DIR / "static")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
