@@ -36,12 +36,18 @@ def free_port() -> int:
 
 @pytest.fixture
 def asgi_server(transactional_db: Any) -> Iterator[str]:
-    """daphne serving deltatrace.asgi on a free port, on this test's database file."""
-    name = str(connection.settings_dict["NAME"])
+    """daphne serving deltatrace.asgi on a free port, on this test's database."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        url = f"sqlite:///{db['NAME']}"
+    else:  # the scale-out run: the same PostgreSQL test database (and Redis, from the environment)
+        url = (
+            f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+        )
     port = free_port()
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{name}",
+        "DATABASE_URL": url,
         "DELTATRACE_SECRET_KEY": settings.SECRET_KEY,
         "DJANGO_SETTINGS_MODULE": "deltatrace.settings",
     }
