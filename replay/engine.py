@@ -22,7 +22,7 @@ from adapters.strategies.base import (
     Strategy,
     StrategyEvent,
 )
-from replay import lifecycle
+from replay import lifecycle, whatif_risk
 from replay.compare import Node, compare, decision_path, parse_ref, path_nodes, run_digest
 from replay.merge import DEFAULT_TIERS, Ev, Merged, anomaly_summary, merge
 from replay.sandbox import ReplayError, resolve_strategy, sandbox, suspended
@@ -278,27 +278,18 @@ def _verdict(data: IncidentData, merged: Merged, opts: Options) -> dict[str, Any
     target: tuple[str, int] | None = None
     if opts.path is not None:
         target = parse_ref(opts.path, merged.events)
-    risk_sets = sorted(k for k in opts.sets if k.startswith("risk."))
-    if risk_sets:
-        recorded = [c.key for c in data.captures if c.meta.get("risk_limits")]
-        if not recorded:
-            raise ReplayError(
-                f"cannot set {', '.join(risk_sets)}: no capture in this incident records its risk "
-                "limits (meta.risk_limits); only strategy parameters can be changed"
-            )
-        raise ReplayError(
-            f"cannot set {', '.join(risk_sets)}: replaying the risk gateway of {recorded[0]} "
-            "with other limits is not supported yet; only strategy parameters can be changed"
-        )
+    gateways = _risk_gateways(data, opts)
     strategy_caps = sorted(
         (c for c in data.captures if c.strategy.get("name")), key=lambda c: c.key
     )
     if strategy_caps:
         result = _strategy_verdict(data, merged, strategy_caps, opts, target)
     else:
-        if opts.sets:
+        if any(not k.startswith("risk.") for k in opts.sets):
             raise ReplayError("--set needs a strategy capture; this incident has none (FIX-only)")
         result = _lifecycle_verdict(merged)
+    if gateways:
+        _add_risk_verdict(result, merged, gateways, opts)
     result["incident"] = data.name
     result["merge"] = {
         "fast_path": merged.fast_path,
@@ -316,6 +307,61 @@ def _verdict(data: IncidentData, merged: Merged, opts: Options) -> dict[str, Any
         result["path"] = path_nodes(merged.events, target, status, replayed_caps)
     result.pop("_status_by_ref", None)
     return result
+
+
+def _risk_gateways(data: IncidentData, opts: Options) -> list[CaptureInfo]:
+    """The captures whose risk checks a ``risk.*`` what-if re-runs (none without one)."""
+    names = sorted(k for k in opts.sets if k.startswith("risk."))
+    if not names:
+        return []
+    caps = sorted((c for c in data.captures if c.meta.get("risk_limits")), key=lambda c: c.key)
+    if not caps:
+        raise ReplayError(
+            f"cannot set {', '.join(names)}: no capture in this incident records its risk "
+            "limits (meta.risk_limits); only strategy parameters can be changed"
+        )
+    changes = whatif_risk.risk_sets(opts.sets)
+    for c in caps:
+        whatif_risk.limits_from_meta(c.meta, changes)  # bad names and values fail before any work
+    return caps
+
+
+def _add_risk_verdict(
+    result: dict[str, Any], merged: Merged, caps: list[CaptureInfo], opts: Options
+) -> None:
+    """Re-run each gateway's checks with the changed limits and fold the comparison into
+    ``result``: totals, status, first divergence (when the strategy replay has none), digest."""
+    changes = whatif_risk.risk_sets(opts.sets)
+    by_ref = {ev.ref: ev for ev in merged.events}
+    summaries: list[dict[str, Any]] = []
+    replayed: list[Node] = []
+    first: dict[str, Any] | None = None
+    status_by_ref: dict[tuple[str, int], str] = result.get("_status_by_ref", {})
+    for cap in caps:
+        limits = whatif_risk.limits_from_meta(cap.meta, changes)
+        run = whatif_risk.run_gateway(cap.key, cap.meta, merged.events, limits)
+        cmp, fd, summary = whatif_risk.risk_verdict(
+            run, by_ref, whatif_risk.limits_from_meta(cap.meta)
+        )
+        summaries.append(summary)
+        replayed.extend(run.replayed)
+        if first is None and fd is not None:
+            first = fd
+        result["outputs_compared"] += cmp.compared
+        for k in ("matched", "missing", "extra"):
+            if k in result:
+                result[k] += getattr(cmp, k)
+        if not cmp.identical:
+            result["status"] = "diverged"
+        if "_status_by_ref" in result:
+            for i, node in enumerate(run.recorded):
+                same = i < len(run.replayed) and run.replayed[i].digest == node.digest
+                status_by_ref[node.ref] = "matched" if same else "diverged"
+    if result["first_divergence"] is None:
+        result["first_divergence"] = first
+    result["risk"] = summaries
+    base = {"base": result["run_digest"], "risk": summaries, "first": result["first_divergence"]}
+    result["run_digest"] = run_digest(base, replayed)
 
 
 def _strategy_verdict(

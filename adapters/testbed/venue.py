@@ -29,6 +29,30 @@ from adapters.testbed.writer import CaptureWriter
 Report = tuple[Msg, ExecReport]
 
 
+def risk_limits_meta(limits: RiskLimits) -> dict[str, Any]:
+    """The gateway's limits for its capture header (``meta.risk_limits``): decimals as strings, so
+    a replay can rebuild exactly these limits (``replay.whatif_risk.limits_from_meta``)."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(limits):
+        value = getattr(limits, f.name)
+        if isinstance(value, Decimal):
+            value = str(value)
+        elif isinstance(value, dict):
+            value = {k: value[k] for k in sorted(value)}
+        out[f.name] = value
+    return out
+
+
+def gateway_meta(venue: str, reference: dict[str, Decimal], strategy_name: str) -> dict[str, Any]:
+    """What else a counterfactual re-run of the gateway needs (``meta.risk_gateway``): the venue
+    name (kill scope ``venue``), the reference prices it set, and the strategy tag on orders."""
+    return {
+        "venue": venue,
+        "reference_prices": {s: str(reference[s]) for s in sorted(reference)},
+        "strategy": strategy_name,
+    }
+
+
 class RemoteEngine:
     """What RiskGateway sees of a venue it reaches over the network."""
 

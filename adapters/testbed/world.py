@@ -20,10 +20,10 @@ from adapters.testbed.hosts import FeedHost, StrategyHost
 from adapters.testbed.network import Link, LinkSpec, install_partitions
 from adapters.testbed.scenarios import DEFAULT_CLOCKS, SCENARIOS, Scenario
 from adapters.testbed.sim import Sim
-from adapters.testbed.venue import GatewayHost, VenueHost
+from adapters.testbed.venue import GatewayHost, VenueHost, gateway_meta, risk_limits_meta
 from adapters.testbed.writer import CaptureWriter
 
-TESTBED_VERSION = "1.0.0"
+TESTBED_VERSION = "1.1.0"  # 1.1: the gateway header records its risk limits
 START_NS = 1_767_364_200_000_000_000  # 2026-01-02 14:30:00 UTC
 SYMBOL = "ACME"
 START_CENTS = 10_000
@@ -70,6 +70,11 @@ class World:
                     "sync_error_ns": spec.sync_error_ns,
                 },
             }
+            if role == "gateway":  # so a replay can re-run its checks with other limits
+                header["meta"]["risk_limits"] = risk_limits_meta(sc.limits)
+                header["meta"]["risk_gateway"] = gateway_meta(
+                    "XSIM", {SYMBOL: Decimal(START_CENTS) / 100}, sc.strategy
+                )
             self.writers[role] = CaptureWriter(header, sim, clock)
         w = self.writers
         links_rng = rng["links"]
@@ -194,7 +199,7 @@ def run_scenario(name: str, seed: int, out_dir: Path, ticks: int | None = None) 
     world.run()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = []
+    files: list[dict[str, Any]] = []
     for role in HOSTS:
         w = world.writers[role]
         data = w.dump()

@@ -3,23 +3,41 @@
 Kill switches and limits live in the database (``KillSwitch``, ``RiskLimitSetting``), set by executed
 triggers; every order first brings the in-memory gateway up to date with them, so any number of
 server processes enforce the same controls. A rejected order never reaches the venue.
+
+Each order is also recorded as capture events (capture ``sandbox-gateway``) in the incident named
+with it (default ``sandbox``), through ingest's ``append_events``: the Order, its RiskChecks
+(``order_risk``), the ExecReports of that submit (``order_report``; lane ``risk`` for the gateway's
+own rejects, ``venue`` for the engine's) and a Fill per fill report (``report_fill``).
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 import threading
 import time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from adapters.exchange import LIMIT, MARKET, MatchingEngine, NewOrder, RiskGateway
-from adapters.exchange.types import SIDES, TIFS, RiskLimits
+from adapters.exchange.types import SIDES, TIFS, ExecReport, RiskLimits, RiskResult
 from ledger.approvals import rules
 from ledger.approvals.models import KillSwitch, RiskLimitSetting
 
 VENUE = "XSIM"
 DEFAULT_LIMITS = RiskLimits(max_qty=10_000)
+GATEWAY = "SANDBOX"
+CAPTURE = "sandbox-gateway"
+DEFAULT_INCIDENT = "sandbox"
+HEADER: dict[str, Any] = {
+    "format": "deltatrace.capture",
+    "version": 1,
+    "capture": CAPTURE,
+    "host": CAPTURE,
+    "adapter": "exchange-sandbox",
+    "meta": {"venue": VENUE, "gateway": GATEWAY},
+}
+_INCIDENT_NAME = re.compile(r"[-a-zA-Z0-9_]{1,100}")
 
 
 class OrderError(ValueError):
@@ -40,6 +58,95 @@ def limits_from(settings: dict[str, str]) -> RiskLimits:
     if changes.get("rate_window_ns", 0) is None:
         changes.pop("rate_window_ns")  # the window cannot be "off"
     return RiskLimits(**{**DEFAULT_LIMITS.__dict__, **changes})
+
+
+def parse_incident(data: dict[str, Any]) -> str:
+    """The incident the order is recorded in (``incident``, optional): a name or an id."""
+    value = data.get("incident") if isinstance(data, dict) else None
+    if value is None or value == "":
+        return DEFAULT_INCIDENT
+    if not isinstance(value, str) or not _INCIDENT_NAME.fullmatch(value):
+        raise OrderError(
+            "incident must be an incident name or id (letters, digits, '-' and '_', at most 100)"
+        )
+    return value
+
+
+def order_events(
+    seq: int,
+    order: NewOrder,
+    results: list[RiskResult],
+    reports: list[ExecReport],
+    ts_ns: int,
+) -> list[dict[str, Any]]:
+    """One submit as capture-format events, numbered from ``seq``."""
+    order_seq = seq
+    events = [_event(seq, "Order", "risk", ts_ns, order.to_keys(), order.to_payload(), [])]
+    for r in results:
+        seq += 1
+        parents = [{"seq": order_seq, "kind": "order_risk"}]
+        events.append(_event(seq, "RiskCheck", "risk", ts_ns, r.to_keys(), r.to_payload(), parents))
+    for rep in reports:
+        seq += 1
+        report_seq = seq
+        # The gateway's own rejects never reached the venue.
+        lane = "risk" if rep.exec_id.startswith(f"{GATEWAY}-") else "venue"
+        parents = [{"seq": order_seq, "kind": "order_report"}]
+        payload = rep.to_payload()
+        events.append(_event(seq, "ExecReport", lane, rep.ts_ns, rep.to_keys(), payload, parents))
+        if rep.is_fill:
+            seq += 1
+            parents = [{"seq": report_seq, "kind": "report_fill"}]
+            fill = rep.fill_payload()
+            events.append(_event(seq, "Fill", "venue", rep.ts_ns, rep.to_keys(), fill, parents))
+    return events
+
+
+def _event(
+    seq: int,
+    kind: str,
+    lane: str,
+    ts_ns: int,
+    keys: dict[str, str],
+    payload: dict[str, Any],
+    parents: list[dict[str, Any]],
+) -> dict[str, Any]:
+    return {
+        "seq": seq,
+        "kind": kind,
+        "ts_ns": ts_ns,
+        "lane": lane,
+        "keys": keys,
+        "parents": parents,
+        "payload": payload,
+    }
+
+
+def record_order(
+    incident_name: str,
+    order: NewOrder,
+    results: list[RiskResult],
+    reports: list[ExecReport],
+    ts_ns: int,
+) -> str:
+    """Append one submit to the incident's ``sandbox-gateway`` capture; returns the Order's ref
+    ``capture_id:seq``. Through ingest (validated, deduped), never a direct write."""
+    from django.db import transaction
+    from django.db.models import Max
+
+    from deltatrace.ingest import append_events, get_or_create_capture, get_or_create_incident
+    from deltatrace.models import Capture, Event
+
+    with transaction.atomic():
+        incident = get_or_create_incident(incident_name)
+        capture = get_or_create_capture(incident, HEADER)
+        capture = Capture.objects.select_for_update().get(pk=capture.pk)  # serialises seqs
+        last = Event.objects.filter(capture=capture).aggregate(m=Max("seq"))["m"] or 0
+        events = order_events(last + 1, order, results, reports, ts_ns)
+        summary = append_events(capture, events)
+        if summary["accepted"] != len(events):
+            raise RuntimeError(f"sandbox order {order.cl_ord_id} was not recorded: {summary}")
+    return f"{capture.pk}:{last + 1}"
 
 
 def parse_order(data: dict[str, Any], n: int) -> NewOrder:
@@ -87,7 +194,7 @@ def parse_order(data: dict[str, Any], n: int) -> NewOrder:
 class Sandbox:
     def __init__(self) -> None:
         self.engine = MatchingEngine(VENUE)
-        self.gateway = RiskGateway(self.engine, DEFAULT_LIMITS, name="SANDBOX")
+        self.gateway = RiskGateway(self.engine, DEFAULT_LIMITS, name=GATEWAY)
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
 
@@ -109,11 +216,16 @@ class Sandbox:
                 self.gateway.update_limits(limits)
 
     def submit(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Submit one order; ``{"accepted", "risk": [...], "reports": [...]}`` as payload dicts."""
+        """Submit one order; ``{"accepted", "risk": [...], "reports": [...]}`` as payload dicts.
+
+        The order, its checks and reports are recorded in the incident named by ``incident``."""
         order = parse_order(data, next(self._ids))
+        incident = parse_incident(data)
         self.sync()
-        with self._lock:
-            results, reports = self.gateway.submit(order, time.time_ns())
+        with self._lock:  # recorded in the order the gateway saw them
+            ts = time.time_ns()
+            results, reports = self.gateway.submit(order, ts)
+            record_order(incident, order, results, reports, ts)
         return {
             "cl_ord_id": order.cl_ord_id,
             "accepted": all(r.passed for r in results) and reports[0].exec_type != "REJECTED",

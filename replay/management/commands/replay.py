@@ -32,7 +32,8 @@ class Command(BaseCommand):
             action="append",
             default=[],
             metavar="PARAM=VALUE",
-            help="what-if: override a strategy parameter (repeatable)",
+            help="what-if: override a strategy parameter, or a risk limit as risk.FIELD "
+            "(e.g. risk.max_qty=500; null switches a rule off) (repeatable)",
         )
         parser.add_argument(
             "--force", action="store_true", help="replay despite a code digest mismatch"
@@ -47,11 +48,14 @@ class Command(BaseCommand):
         try:
             incident = resolve_incident(opts["incident"])
             path = resolve_event_ref(incident, opts["path"]) if opts["path"] else None
-            data = load_incident(incident, full=path is not None)
+            sets = parse_sets(opts["sets"])
+            # Risk what-ifs re-run the gateway on its recorded orders and the venue's reports.
+            full = path is not None or any(k.startswith("risk.") for k in sets)
+            data = load_incident(incident, full=full)
             options = Options(
                 stage=opts["stage"],
                 path=path,
-                sets=parse_sets(opts["sets"]),
+                sets=sets,
                 force=opts["force"],
             )
             result = replay(data, options)
@@ -71,6 +75,36 @@ def _brief(node: dict[str, Any] | None) -> str:
         return "(none)"
     keys = " ".join(f"{k}={v}" for k, v in sorted(node["keys"].items()))
     return f"{node['ref']} {node['kind']} [{keys}] {orjson.dumps(node['payload']).decode()}"
+
+
+def _outcome(o: dict[str, Any]) -> str:
+    return "rejected by " + ", ".join(o["rejected_by"]) if o["rejected_by"] else "passed"
+
+
+def _render_risk(g: dict[str, Any]) -> list[str]:
+    """A risk what-if: which limits changed, and which orders' checks come out differently."""
+    was, now = g["recorded_limits"], g["limits"]
+    changed = ", ".join(
+        f"{k} {was.get(k)} -> {now[k]}" for k in sorted(now) if now[k] != was.get(k)
+    )
+    lines = [
+        f"  risk gateway {g['capture']}: limits {changed or 'unchanged'}",
+        f"    orders checked {g['orders_checked']}, checks compared {g['checks_compared']}: "
+        f"matched {g['matched']}, missing {g['missing']}, extra {g['extra']}; "
+        f"orders whose checks change {g['orders_changed']}",
+    ]
+    for c in g["changed"][:10]:
+        rules = ", ".join(
+            f"{rule} {v['recorded'] or '-'} -> {v['replayed'] or '-'}"
+            for rule, v in c["rules"].items()
+        )
+        lines.append(
+            f"    {c['cl_ord_id']} ({c['order']}): {_outcome(c['recorded'])} -> "
+            f"{_outcome(c['replayed'])} [{rules}]"
+        )
+    if g["orders_changed"] > 10:
+        lines.append(f"    ... and {g['orders_changed'] - 10} more (see --json)")
+    return lines
 
 
 def render(r: dict[str, Any]) -> str:
@@ -96,6 +130,8 @@ def render(r: dict[str, Any]) -> str:
             f"  events {r['events']}, orders {r['orders']}, reports checked "
             f"{r['outputs_compared']}, issues {r['issues']}"
         )
+    for g in r.get("risk", []):
+        lines.extend(_render_risk(g))
     ca = r["clock_anomalies"]
     if ca["count"]:
         tiers = ", ".join(f"{k}: {v}" for k, v in ca["by_tier"].items())
