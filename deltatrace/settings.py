@@ -18,7 +18,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 PACKAGE_DIR = Path(__file__).resolve().parent
 # templates/ and static/ sit beside the packages in a checkout, under <prefix>/share/deltatrace
 # when installed from a wheel.
-SHARE_DIR = BASE_DIR if (BASE_DIR / "templates").is_dir() else Path(sys.prefix) / "share" / "deltatrace"
+SHARE_DIR = (
+    BASE_DIR if (BASE_DIR / "templates").is_dir() else Path(sys.prefix) / "share" / "deltatrace"
+)
 
 
 def _env_bool(name: str, default: bool = False) -> bool:
@@ -65,6 +67,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_filters",
     "django_tasks",
     "django_tasks_db",
@@ -115,7 +118,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": SQLITE_PATH,
+            "NAME": str(SQLITE_PATH),
             # A named file so daphne in a second process (live-server tests) sees the test database.
             # One file per test process, so concurrent runs never share a test database.
             "TEST": {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")},
@@ -174,6 +177,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Event graph, replay, governance ledger and reports of DeltaTrace.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs need a signed-in user like every other page, and Swagger UI is
+    # served from the sidecar package: no CDN.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Static files: plotly.js is served from the installed plotly package, never a CDN ----------

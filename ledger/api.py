@@ -6,7 +6,9 @@ import base64
 from typing import Any
 
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,6 +18,54 @@ from ledger import keys, log, note
 from ledger.models import SigningKey
 
 MAX_ENTRIES = 1000
+
+# The views build plain dicts; these serializers only document those shapes in the OpenAPI schema.
+BAD_PARAMS = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description='a missing or bad parameter: `{"<param>": "..."}` or `{"detail": "..."}`',
+)
+
+
+class LedgerEntrySerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    canonical = serializers.CharField(help_text="the entry's canonical JSON (RFC 8785)")
+    leaf_hash = serializers.CharField(help_text="RFC 9162 leaf hash, hex")
+
+
+class EntriesPageSerializer(serializers.Serializer):
+    tree_size = serializers.IntegerField()
+    start = serializers.IntegerField()
+    end = serializers.IntegerField()
+    entries = LedgerEntrySerializer(many=True)
+
+
+class InclusionProofSerializer(serializers.Serializer):
+    leaf_index = serializers.IntegerField()
+    tree_size = serializers.IntegerField()
+    leaf_hash = serializers.CharField(help_text="hex")
+    hashes = serializers.ListField(child=serializers.CharField(), help_text="audit path, hex")
+
+
+class ConsistencyProofSerializer(serializers.Serializer):
+    first = serializers.IntegerField()
+    second = serializers.IntegerField()
+    hashes = serializers.ListField(child=serializers.CharField(), help_text="hex")
+
+
+class SigningKeySerializer(serializers.Serializer):
+    key_id = serializers.CharField()
+    name = serializers.CharField()
+    algorithm = serializers.CharField()
+    public_key = serializers.CharField(help_text="raw Ed25519 public key, base64")
+    vkey = serializers.CharField(help_text="signed-note verifier key")
+    current = serializers.BooleanField()
+    created = serializers.DateTimeField()
+    retired = serializers.DateTimeField(allow_null=True)
+
+
+class SigningKeysSerializer(serializers.Serializer):
+    origin = serializers.CharField(help_text="the log's origin line in checkpoints")
+    keys = SigningKeySerializer(many=True)
 
 
 def _int_param(request: Request, name: str, default: int | None = None) -> int:
@@ -37,7 +87,10 @@ def _ledger_call(fn: Any, *args: Any) -> Any:
 
 
 class CheckpointView(APIView):
-    @extend_schema(responses={(200, "text/plain"): str}, summary="Latest signed checkpoint")
+    @extend_schema(
+        responses={(200, "text/plain"): OpenApiTypes.STR},
+        summary="Latest signed checkpoint (C2SP signed note)",
+    )
     def get(self, request: Request) -> HttpResponse:
         cp = log.latest_checkpoint()
         return HttpResponse(cp.note, content_type="text/plain; charset=utf-8")
@@ -46,6 +99,7 @@ class CheckpointView(APIView):
 class EntriesView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("start", int), OpenApiParameter("end", int)],
+        responses={200: EntriesPageSerializer, 400: BAD_PARAMS},
         summary=f"Canonical entries with start <= index < end (at most {MAX_ENTRIES})",
     )
     def get(self, request: Request) -> Response:
@@ -65,7 +119,11 @@ class EntriesView(APIView):
 
 class InclusionProofView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("index", int), OpenApiParameter("tree_size", int)],
+        parameters=[
+            OpenApiParameter("index", int, required=True),
+            OpenApiParameter("tree_size", int, required=True),
+        ],
+        responses={200: InclusionProofSerializer, 400: BAD_PARAMS},
         summary="RFC 9162 inclusion proof",
     )
     def get(self, request: Request) -> Response:
@@ -76,7 +134,11 @@ class InclusionProofView(APIView):
 
 class ConsistencyProofView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("first", int), OpenApiParameter("second", int)],
+        parameters=[
+            OpenApiParameter("first", int, required=True),
+            OpenApiParameter("second", int, required=True),
+        ],
+        responses={200: ConsistencyProofSerializer, 400: BAD_PARAMS},
         summary="RFC 9162 consistency proof",
     )
     def get(self, request: Request) -> Response:
@@ -86,7 +148,9 @@ class ConsistencyProofView(APIView):
 
 
 class KeysView(APIView):
-    @extend_schema(summary="Checkpoint signing keys, current and retired")
+    @extend_schema(
+        responses=SigningKeysSerializer, summary="Checkpoint signing keys, current and retired"
+    )
     def get(self, request: Request) -> Response:
         current = keys.server_key()
         keys.register(current)

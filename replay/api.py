@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from adapters.strategies.base import STAGES
 from deltatrace.api.permissions import capability
+from deltatrace.api.serializers import DetailSerializer
 from deltatrace.models import Event, Incident
 from deltatrace.roles import can
 from replay.dag import dag_window
@@ -39,6 +40,91 @@ class StartReplaySerializer(serializers.Serializer):
     force = serializers.BooleanField(required=False, default=False)
 
 
+# The views answer with plain dicts; the serializers below only document those shapes.
+class ReplayRunSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    incident = serializers.IntegerField()
+    params = serializers.JSONField(help_text="stage, sets, path, force as started")
+    status = serializers.ChoiceField(choices=ReplayRun.STATUSES)
+    progress = serializers.FloatField(help_text="0..1")
+    phase = serializers.CharField()
+    total_steps = serializers.IntegerField(allow_null=True)
+    steps_written = serializers.IntegerField()
+    verdict = serializers.JSONField(allow_null=True)
+    run_digest = serializers.CharField(help_text="empty until the run is done")
+    error = serializers.CharField(help_text="empty unless the run failed")
+    created_by = serializers.CharField(allow_null=True)
+    created = serializers.DateTimeField(allow_null=True)
+    started = serializers.DateTimeField(allow_null=True)
+    finished = serializers.DateTimeField(allow_null=True)
+
+
+class ReplayRunListSerializer(serializers.Serializer):
+    results = ReplayRunSerializer(many=True)
+
+
+class ReplayStepSerializer(serializers.Serializer):
+    n = serializers.IntegerField(help_text="step number, 1..N without gaps")
+    event = serializers.IntegerField(allow_null=True, help_text="the recorded event's id")
+    ref = serializers.CharField(help_text="capture key:seq")
+    kind = serializers.CharField()
+    host = serializers.CharField()
+    lane = serializers.CharField()
+    ts_ns = serializers.IntegerField(allow_null=True)
+    recorded = serializers.CharField(help_text="digest of the recorded output")
+    replayed = serializers.CharField(help_text="digest of the replayed output")
+    match = serializers.BooleanField(allow_null=True, help_text="null for an input")
+    summary = serializers.JSONField()
+
+
+class ReplayStepsPageSerializer(serializers.Serializer):
+    run = serializers.IntegerField()
+    status = serializers.CharField()
+    steps_written = serializers.IntegerField()
+    total_steps = serializers.IntegerField(allow_null=True)
+    # "from" is a keyword, hence the explicit field names.
+    steps = ReplayStepSerializer(many=True)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["from"] = serializers.IntegerField(allow_null=True, help_text="first step shown")
+        fields["to"] = serializers.IntegerField(allow_null=True, help_text="last step shown")
+        return fields
+
+
+class DagNodeSerializer(serializers.Serializer):
+    n = serializers.IntegerField()
+    event_id = serializers.IntegerField(allow_null=True)
+    ref = serializers.CharField()
+    kind = serializers.CharField()
+    host = serializers.CharField()
+    lane = serializers.CharField()
+    ts_ns = serializers.IntegerField(allow_null=True)
+    match = serializers.BooleanField(allow_null=True)
+    x = serializers.IntegerField(help_text="merged order (the step number)")
+    y = serializers.IntegerField(help_text="lane row")
+
+
+class DagEdgeSerializer(serializers.Serializer):
+    src = serializers.IntegerField(help_text="step number")
+    dst = serializers.IntegerField(help_text="step number")
+    kind = serializers.CharField()
+
+
+class DagWindowSerializer(serializers.Serializer):
+    run = serializers.IntegerField()
+    cursor = serializers.IntegerField()
+    lanes = serializers.ListField(child=serializers.CharField())
+    nodes = DagNodeSerializer(many=True)
+    edges = DagEdgeSerializer(many=True)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["from"] = serializers.IntegerField(help_text="first step of the window")
+        fields["to"] = serializers.IntegerField(help_text="last step of the window")
+        return fields
+
+
 def validated_params(incident: Incident, data: dict[str, Any]) -> dict[str, Any]:
     """Run parameters from the start form/API; ReplayError on a bad --set or event ref."""
     sets = data.get("sets") or []
@@ -59,7 +145,15 @@ def validated_params(incident: Incident, data: dict[str, Any]) -> dict[str, Any]
 
 
 class ReplayListCreate(APIView):
-    @extend_schema(request=StartReplaySerializer, responses={201: dict})
+    @extend_schema(
+        request=StartReplaySerializer,
+        responses={
+            201: ReplayRunSerializer,
+            400: OpenApiResponse(description="bad fields, unknown incident, bad --set or path"),
+            403: DetailSerializer,
+        },
+        summary="Start a replay run in the background",
+    )
     def post(self, request: Request) -> Response:
         if not can(request.user, "replay"):
             return Response(
@@ -79,7 +173,9 @@ class ReplayListCreate(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("incident", int, description="only this incident's runs")],
-        responses={200: dict},
+        responses={200: ReplayRunListSerializer, 403: OpenApiResponse(description="no view role")},
+        operation_id="replays_list",
+        summary="The latest 50 replay runs",
     )
     def get(self, request: Request) -> Response:
         if not can(request.user, "view"):
@@ -101,7 +197,7 @@ def _visible_run(request: Request, pk: int) -> ReplayRun:
 class ReplayDetail(APIView):
     permission_classes = [capability("view")]
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: ReplayRunSerializer}, summary="A replay run's state")
     def get(self, request: Request, pk: int) -> Response:
         requeue_stale()
         return Response(_visible_run(request, pk).as_dict())
@@ -128,7 +224,8 @@ class ReplaySteps(APIView):
             OpenApiParameter("after", int, description="return steps numbered above this"),
             OpenApiParameter("limit", int, description=f"at most this many (<= {MAX_STEPS_PAGE})"),
         ],
-        responses={200: dict},
+        responses={200: ReplayStepsPageSerializer},
+        summary="A page of a run's steps by number",
     )
     def get(self, request: Request, pk: int) -> Response:
         run = _visible_run(request, pk)
@@ -151,7 +248,11 @@ class ReplaySteps(APIView):
 class ReplayCancel(APIView):
     permission_classes = [capability("replay")]
 
-    @extend_schema(request=None, responses={200: dict, 409: dict})
+    @extend_schema(
+        request=None,
+        responses={200: ReplayRunSerializer, 409: DetailSerializer},
+        summary="Cancel a run that has not finished",
+    )
     def post(self, request: Request, pk: int) -> Response:
         run = _visible_run(request, pk)
         if not run.cancel():
@@ -174,7 +275,8 @@ class ReplayDag(APIView):
             OpenApiParameter("cursor", int, description="step number at the centre"),
             OpenApiParameter("window", int, description="steps either side (<= 200)"),
         ],
-        responses={200: dict},
+        responses={200: DagWindowSerializer},
+        summary="The causal DAG around a step, laid out in lanes",
     )
     def get(self, request: Request, pk: int) -> Response:
         run = _visible_run(request, pk)

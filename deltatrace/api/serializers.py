@@ -234,3 +234,9 @@ class LatencySerializer(serializers.Serializer):
     unit = serializers.CharField()
     hops = serializers.DictField(child=HopStatsSerializer())
     per_order = serializers.ListField(child=serializers.DictField(), required=False)
+
+
+class DetailSerializer(serializers.Serializer):
+    """The body of a refusal: `{"detail": "<what is wrong>"}` (documentation only)."""
+
+    detail = serializers.CharField()

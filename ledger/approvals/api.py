@@ -6,8 +6,9 @@ Every refusal is a 400 (403 for a role that may not act) with ``{"detail": "<wha
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import Any, cast
 
+from django.contrib.auth.models import User
 from django.db.models import Q
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -20,6 +21,7 @@ from rest_framework.views import APIView
 from deltatrace.models import Incident
 from deltatrace.roles import can
 from ledger import log
+from ledger.approvals import api_docs as docs
 from ledger.approvals import rules, sandbox, services
 from ledger.approvals.models import Approval, ApproverKey, Policy, Trigger
 
@@ -122,6 +124,8 @@ class TriggerList(APIView):
             OpenApiParameter("status", str, description="pending, executed, rejected, expired"),
             OpenApiParameter("inbox", bool, description="pending triggers I may still sign"),
         ],
+        responses={200: docs.TriggerListSerializer, 403: docs.FORBIDDEN},
+        operation_id="triggers_list",
         summary="Triggers, newest first",
     )
     def get(self, request: Request) -> Response:
@@ -135,7 +139,8 @@ class TriggerList(APIView):
         return Response({"results": [trigger_dict(services.refresh(t), False) for t in qs[:200]]})
 
     @extend_schema(
-        request={"application/json": dict},
+        request=docs.ProposeSerializer,
+        responses={201: docs.TriggerSerializer, 400: docs.REFUSED, 403: docs.FORBIDDEN},
         summary="Propose a trigger {kind, params, reason, incident?, evidence?}",
     )
     def post(self, request: Request) -> Response:
@@ -177,7 +182,10 @@ def inbox(user: Any) -> Any:
 
 
 class TriggerDetail(APIView):
-    @extend_schema(summary="A trigger (by id or digest) with its signatures and their proofs")
+    @extend_schema(
+        responses={200: docs.TriggerSerializer, 403: docs.FORBIDDEN, 404: docs.NOT_FOUND},
+        summary="A trigger (by id or digest) with its signatures and their proofs",
+    )
     def get(self, request: Request, ref: str) -> Response:
         if not can(request.user, "view"):
             raise PermissionDenied("your role may not view triggers")
@@ -186,7 +194,13 @@ class TriggerDetail(APIView):
 
 class ApprovalCreate(APIView):
     @extend_schema(
-        request={"application/json": dict},
+        request=docs.ApproveSerializer,
+        responses={
+            201: docs.ApprovalCreatedSerializer,
+            400: docs.REFUSED,
+            403: docs.FORBIDDEN,
+            404: docs.NOT_FOUND,
+        },
         summary="Record a signed decision {statement, signature (base64)}",
     )
     def post(self, request: Request, ref: str) -> Response:
@@ -210,21 +224,27 @@ class ApprovalCreate(APIView):
 
 
 class PolicyList(APIView):
-    @extend_schema(summary="Approval policy per trigger kind")
+    @extend_schema(responses=docs.PolicyListSerializer, summary="Approval policy per trigger kind")
     def get(self, request: Request) -> Response:
         return Response({"results": [p.as_dict() for p in Policy.objects.all()]})
 
 
 class KeyList(APIView):
-    @extend_schema(summary="Approver keys: mine, or ?all=1 every user's (public halves only)")
+    @extend_schema(
+        parameters=[OpenApiParameter("all", bool, description="every user's keys, not just mine")],
+        responses=docs.ApproverKeyListSerializer,
+        summary="Approver keys: mine, or ?all=1 every user's (public halves only)",
+    )
     def get(self, request: Request) -> Response:
         qs = ApproverKey.objects.select_related("user")
         if request.query_params.get("all") not in ("1", "true"):
-            qs = qs.filter(user=request.user)
+            # The default permission class (IsAuthenticated) admits only signed-in users.
+            qs = qs.filter(user=cast(User, request.user))
         return Response({"results": [key_dict(k) for k in qs]})
 
     @extend_schema(
-        request={"application/json": dict},
+        request=docs.RegisterKeySerializer,
+        responses={201: docs.ApproverKeySerializer, 400: docs.REFUSED, 403: docs.FORBIDDEN},
         summary="Register my public key {public_key: base64 raw Ed25519, label?}",
     )
     def post(self, request: Request) -> Response:
@@ -239,7 +259,11 @@ class KeyList(APIView):
 
 
 class KeyRevoke(APIView):
-    @extend_schema(request={"application/json": dict}, summary="Revoke a key {reason?}")
+    @extend_schema(
+        request=docs.RevokeKeySerializer,
+        responses={200: docs.ApproverKeySerializer, 400: docs.REFUSED, 403: docs.FORBIDDEN},
+        summary="Revoke a key {reason?}",
+    )
     def post(self, request: Request, key_id: str) -> Response:
         data = request.data if isinstance(request.data, dict) else {}
         key = _call(services.do_revoke_key, request.user, key_id, str(data.get("reason", "")))
@@ -248,20 +272,25 @@ class KeyRevoke(APIView):
 
 class SandboxOrders(APIView):
     @extend_schema(
-        request={"application/json": dict},
+        request=docs.SandboxOrderSerializer,
+        responses={201: docs.SandboxResultSerializer, 400: docs.REFUSED, 403: docs.FORBIDDEN},
         summary="Submit an order to the sandbox risk gateway; risk results and exec reports",
     )
     def post(self, request: Request) -> Response:
         if not (can(request.user, "edit") or can(request.user, "approve")):
             raise PermissionDenied("your role may not send sandbox orders")
         try:
-            result = sandbox.service().submit(request.data)
+            # submit() itself refuses a body that is not a JSON object (OrderError below).
+            result = sandbox.service().submit(cast(dict[str, Any], request.data))
         except sandbox.OrderError as exc:
             raise ValidationError({"detail": str(exc)}) from exc
         return Response(result, status=status.HTTP_201_CREATED)
 
 
 class SandboxState(APIView):
-    @extend_schema(summary="Kill switches and limits in force in the sandbox risk gateway")
+    @extend_schema(
+        responses=docs.SandboxStateSerializer,
+        summary="Kill switches and limits in force in the sandbox risk gateway",
+    )
     def get(self, request: Request) -> Response:
         return Response(sandbox.service().state())
