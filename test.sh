@@ -30,6 +30,9 @@ echo "== lint (ruff)"
 .venv/bin/python -m ruff check .
 .venv/bin/python -m ruff format --check . >/dev/null || { .venv/bin/python -m ruff format --check .; exit 1; }
 
+echo "== types (mypy: strict on the pure cores)"
+.venv/bin/python -m mypy
+
 echo "== migrations are complete"
 .venv/bin/python manage.py makemigrations --check --dry-run >/dev/null || {
     .venv/bin/python manage.py makemigrations --check --dry-run; exit 1; }

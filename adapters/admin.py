@@ -4,7 +4,7 @@ from adapters.models import FixOutboundMessage, FixSessionState
 
 
 @admin.register(FixSessionState)
-class FixSessionStateAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class FixSessionStateAdmin(admin.ModelAdmin):
     list_display = (
         "begin_string",
         "sender_comp_id",
@@ -18,7 +18,7 @@ class FixSessionStateAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(FixOutboundMessage)
-class FixOutboundMessageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class FixOutboundMessageAdmin(admin.ModelAdmin):
     list_display = ("session", "seq", "msg_type")
     list_filter = ("msg_type",)
     readonly_fields = ("session", "seq", "msg_type", "raw")

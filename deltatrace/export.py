@@ -76,9 +76,9 @@ def order_lifecycles(events: list[dict[str, Any]]) -> dict[Ref, str]:
     # Name each lifecycle after the first order id seen in time order.
     label: dict[str, str] = {}
     for e in _sorted(events):
-        names = ids.get(_ref(e))
-        if names:
-            label.setdefault(find(names[0]), names[0][2:])
+        seen = ids.get(_ref(e))
+        if seen:
+            label.setdefault(find(seen[0]), seen[0][2:])
     return {ref: label[find(names[0])] for ref, names in ids.items()}
 
 

@@ -196,9 +196,9 @@ class RawAccess(models.Model):
         for ev in events:
             if ev.raw is not None:
                 by_incident.setdefault(ev.incident_id, []).append(ev.ref)
-        cls.objects.bulk_create(
+        RawAccess.objects.bulk_create(
             [
-                cls(user=user, incident_id=inc, via=via, refs=refs)
+                RawAccess(user=user, incident_id=inc, via=via, refs=refs)
                 for inc, refs in by_incident.items()
             ]
         )

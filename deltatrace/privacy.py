@@ -21,7 +21,7 @@ import secrets
 from collections.abc import Callable
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from deltatrace.canonical import digest as _digest
 
@@ -174,7 +174,9 @@ def _coarsen_bucket(value: Any, bucket: Decimal) -> Any:
         return int(floored)
     if type(value) is float:
         return float(floored)
-    return str(floored.quantize(bucket) if bucket.as_tuple().exponent < 0 else int(floored))
+    # _compile_op admits only finite buckets, whose exponent is an int (not "n"/"N"/"F").
+    exponent = cast(int, bucket.as_tuple().exponent)
+    return str(floored.quantize(bucket) if exponent < 0 else int(floored))
 
 
 def _compile_op(rule: dict[str, Any], where: str) -> Op | None:

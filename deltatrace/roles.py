@@ -49,7 +49,7 @@ def roles_of(user: AbstractBaseUser | AnonymousUser) -> set[str]:
     cached = getattr(user, "_deltatrace_roles", None)
     if cached is None:
         cached = set(user.groups.values_list("name", flat=True))  # type: ignore[attr-defined]
-        user._deltatrace_roles = cached  # type: ignore[union-attr]
+        user._deltatrace_roles = cached  # type: ignore[attr-defined]
     return cached
 
 

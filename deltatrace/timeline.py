@@ -51,7 +51,7 @@ def lane_sort_key(host: str, lane: str) -> tuple[int, str, str]:
     return (rank, lane, host)
 
 
-def _us(offset_ns: int) -> float:
+def _us(offset_ns: float) -> float:
     # Display only: µs with ns precision; the exact ts_ns stays in the hover text and the API.
     return offset_ns / 1000
 

@@ -148,7 +148,7 @@ def event_detail(request: HttpRequest, pk: int, event_pk: int) -> HttpResponse:
     cond = Q()
     for c, s in refs:
         cond |= Q(capture_id=c, seq=s)
-    found = {
+    found: dict[tuple[int, ...], Event] = {
         (e.capture_id, e.seq): e
         for e in (Event.objects.filter(cond, incident_id=pk) if refs else [])
     }

@@ -59,7 +59,7 @@ def _open_db(path: Path) -> None:
     call_command("migrate", "ledger", database=ALIAS, verbosity=0)
 
 
-def _latency(fn: Any, args: list[tuple[int, ...]]) -> tuple[float, float]:
+def _latency(fn: Any, args: list[tuple[Any, ...]]) -> tuple[float, float]:
     """(median, p99) seconds of single calls."""
     times = []
     for a in args:

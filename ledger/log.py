@@ -65,9 +65,10 @@ def _check_time(value: Any) -> str | int:
 
 
 def canonical_entry(
-    type: str, actor: str, subject: str, payload: dict[str, Any], time: str | int | None = None
+    type: str, actor: str, subject: str, payload: object, time: str | int | None = None
 ) -> bytes:
-    """Validate one entry and return its canonical bytes (what the leaf hash covers)."""
+    """Validate one entry (payload: any value, a JSON object to pass) and return its canonical
+    bytes (what the leaf hash covers)."""
     if type not in ENTRY_TYPES:
         raise LedgerError(f"unknown entry type {type!r}; one of {', '.join(sorted(ENTRY_TYPES))}")
     if not isinstance(actor, str) or not actor:

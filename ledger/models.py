@@ -14,6 +14,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import FrameType
 from typing import Any
 
 from django.db import models
@@ -41,7 +42,7 @@ def _writable() -> int:
     if getattr(_maintenance, "on", False):
         return 1
     # Called only when a ledger row is about to change (rare), so walking the stack is cheap.
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         if frame.f_code.co_filename.replace("\\", "/").endswith(_FLUSH_COMMAND):
             return 1

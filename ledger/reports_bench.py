@@ -26,7 +26,8 @@ def run(quick: bool) -> Suite:
 
     suite = Suite("report")
     with tempfile.TemporaryDirectory() as tmp, override_settings(DATA_DIR=Path(tmp)):
-        old = setup_databases(verbosity=0, interactive=False, aliases={"default"})
+        # aliases maps alias -> serialize, the shape DiscoverRunner.get_databases() passes.
+        old = setup_databases(verbosity=0, interactive=False, aliases={"default": True})
         try:
             _measure(suite, Path(tmp), repeats=1 if quick else 3)
         finally:

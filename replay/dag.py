@@ -7,6 +7,7 @@ the same for a 1,000,000-event incident as for a small one.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.db.models import Q
@@ -16,7 +17,7 @@ from deltatrace.timeline import lane_label, lane_sort_key
 from replay.models import ReplayStep
 
 
-def layout(steps: list[dict[str, Any]], edges: list[tuple[int, int, str]]) -> dict[str, Any]:
+def layout(steps: Sequence[Mapping[str, Any]], edges: list[tuple[int, int, str]]) -> dict[str, Any]:
     """Pure: steps (``n, host, lane, ...``) and edges (src n, dst n, kind) -> positioned nodes.
 
     Lanes are sorted by ``lane_sort_key`` so the same window always draws the same way.

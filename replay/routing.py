@@ -5,5 +5,5 @@ from django.urls import URLPattern, path
 from replay.consumers import ReplayConsumer
 
 websocket_urlpatterns: list[URLPattern] = [
-    path("ws/replays/<int:run_id>/", ReplayConsumer.as_asgi()),  # type: ignore[arg-type]
+    path("ws/replays/<int:run_id>/", ReplayConsumer.as_asgi()),
 ]

@@ -193,19 +193,19 @@ def _uninstall() -> None:
 
 class _GuardedDatetime(_dt.datetime):
     @classmethod
-    def now(cls, tz: Any = None) -> Any:  # type: ignore[override]
+    def now(cls, tz: Any = None) -> Any:
         if _active():
             _violate("the wall clock (datetime.now)")
         return _dt.datetime.now(tz)
 
     @classmethod
-    def utcnow(cls) -> Any:  # type: ignore[override]
+    def utcnow(cls) -> Any:
         if _active():
             _violate("the wall clock (datetime.utcnow)")
         return _dt.datetime.now(_dt.UTC).replace(tzinfo=None)
 
     @classmethod
-    def today(cls) -> Any:  # type: ignore[override]
+    def today(cls) -> Any:
         if _active():
             _violate("the wall clock (datetime.today)")
         return _dt.datetime.today()
@@ -213,7 +213,7 @@ class _GuardedDatetime(_dt.datetime):
 
 class _GuardedDate(_dt.date):
     @classmethod
-    def today(cls) -> Any:  # type: ignore[override]
+    def today(cls) -> Any:
         if _active():
             _violate("the wall clock (date.today)")
         return _dt.date.today()

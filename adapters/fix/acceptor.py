@@ -148,7 +148,7 @@ class FixAcceptor:
         self._busy = True
         self._closed.clear()
         self._writer = writer
-        self._task = asyncio.current_task()  # type: ignore[assignment]
+        self._task = asyncio.current_task()
         self.stats["connections"] += 1
         try:
             sender, target = await self.blocking(self.store.load)

@@ -222,7 +222,9 @@ def _int(v: str) -> int | str:
     return int(v) if v.isdigit() and v.isascii() else v
 
 
-def _opt(payload: dict[str, Any], f: dict[str, str], spec: tuple[tuple[str, str, bool], ...]):
+def _opt(
+    payload: dict[str, Any], f: dict[str, str], spec: tuple[tuple[str, str, bool], ...]
+) -> None:
     for tag, name, is_int in spec:
         v = f.get(tag)
         if v is not None:
@@ -265,6 +267,8 @@ _PLAN_TAGS = (
     (*_KEY_NAMES, "54", "38", "44", "40", "59", "1"),
     ("262", "55"),
 )
+# What every event of one message shares: (ts_ns, recv_ts_ns, host).
+_Base = tuple[int, int | None, str]
 _PLANS: dict[str, tuple[Any, ...]] = {}
 _MD_ENTRY_TAGS = ("269", "270", "271", "279", "278", "290", "55")
 
@@ -340,7 +344,7 @@ class FixNormalizer:
         plan = _PLANS.get(shape)
         if plan is None:
             plan = _plan(shape)
-        vals = flat[1::2]
+        vals: list[Any] = flat[1::2]  # str values, then the None below
         vals.append(None)  # what a plan's index -1 (tag absent) picks
         msg_type, sent, sender, target, seq_num_t, tt, poss_dup = plan[0](vals)
         if msg_type is None:
@@ -397,6 +401,7 @@ class FixNormalizer:
             payload["transact_ts_ns"] = transact
         if poss_dup == "Y":
             payload["poss_dup"] = True
+        assert ts is not None  # ok implies a cached second; otherwise _ts_ns returned or raised
         base = (ts, recv_ts_ns, sender)
 
         if msg_type == "8":
@@ -436,7 +441,7 @@ class FixNormalizer:
     def _event(
         self,
         kind: str,
-        base: tuple[int, int | None, str],
+        base: _Base,
         keys: dict[str, str],
         parents: list[dict[str, Any]],
         payload: dict[str, Any],
@@ -474,7 +479,9 @@ class FixNormalizer:
             seq = self._order_ids.get(keys["order_id"])
         return [] if seq is None else [{"seq": seq, "kind": kind}]
 
-    def _order(self, v, msg_type, base, payload, raw) -> dict[str, Any]:
+    def _order(
+        self, v: tuple[Any, ...], msg_type: str, base: _Base, payload: dict[str, Any], raw: str
+    ) -> dict[str, Any]:
         keys = _keys_of(v)
         side, qty, price, ot, tif, account = v[5:]
         action = _ORDER_ACTIONS[msg_type]
@@ -510,7 +517,9 @@ class FixNormalizer:
             "raw": raw,
         }
 
-    def _exec_report(self, v, base, payload, raw) -> list[dict[str, Any]]:
+    def _exec_report(
+        self, v: tuple[Any, ...], base: _Base, payload: dict[str, Any], raw: str
+    ) -> list[dict[str, Any]]:
         keys = _keys_of(v)
         (et, st, side, cum, leaves, avg, order_qty, last_qty, price, last_px, text, rej, begin) = v[
             5:
@@ -595,7 +604,9 @@ class FixNormalizer:
             },
         ]
 
-    def _reject(self, f, msg_type, base, payload, raw) -> dict[str, Any]:
+    def _reject(
+        self, f: dict[str, str], msg_type: str, base: _Base, payload: dict[str, Any], raw: str
+    ) -> dict[str, Any]:
         keys = _keys(f)
         exec_type, spec = _REJECTS[msg_type]
         payload["exec_type"] = exec_type
@@ -606,16 +617,29 @@ class FixNormalizer:
             parents = [{"seq": self._orders[ref_id], "kind": "order_report"}]
         ref = payload.get("ref_seq_num")
         target = payload.get("target_comp_id")
-        if not parents and isinstance(ref, int) and (target, ref) in self._by_msg:
+        if (
+            not parents
+            and isinstance(ref, int)
+            and target is not None  # an absent TargetCompID(56) never keys _by_msg
+            and (target, ref) in self._by_msg
+        ):
             # A session/business reject answers the counterparty's message with that MsgSeqNum.
             parents = [{"seq": self._by_msg[(target, ref)], "kind": "causal"}]
         return self._event("ExecReport", base, keys, parents, payload, raw)
 
-    def _market_data(self, v, entries, vals, base, payload, raw) -> list[dict[str, Any]]:
+    def _market_data(
+        self,
+        v: tuple[Any, ...],
+        entries: tuple[itemgetter[Any], ...],
+        vals: list[Any],
+        base: _Base,
+        payload: dict[str, Any],
+        raw: str,
+    ) -> list[dict[str, Any]]:
         md_req, msg_symbol = v
         if md_req is not None:
             payload["md_req_id"] = md_req
-        events = []
+        events: list[dict[str, Any]] = []
         host, seq, slots, types = base[2], self.seq, _MD_SLOTS, MD_ENTRY_TYPES
         for entry in entries:
             et, px, size, action, entry_id, position, symbol = entry(vals)

@@ -314,7 +314,12 @@ class FixSession:
         if (their, ours) != (c.target_comp_id, c.sender_comp_id):
             # Not our session: answer on the peer's own CompIDs without touching our numbers.
             text = f"Logon refused: unknown CompID pair {their}->{ours}"
-            header = [(49, ours), (56, their), (34, 1), (52, format_utc_timestamp(now))]
+            header: list[tuple[int, str | bytes | int]] = [
+                (49, ours),
+                (56, their),
+                (34, 1),
+                (52, format_utc_timestamp(now)),
+            ]
             raw = encode_message(c.begin_string, "5", header, [(58, text)])
             return [Send(1, "5", raw, store=False), *self._close(text)]
         seq, hb = _int(f.get(34)), _int(f.get(108))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import calendar
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import simplefix
@@ -155,8 +156,8 @@ def format_utc_timestamp(ts_ns: int) -> bytes:
 def encode_message(
     begin_string: str,
     msg_type: str,
-    header: list[tuple[int, str | bytes | int]],
-    body: list[tuple[int, str | bytes | int]],
+    header: Iterable[tuple[int, str | bytes | int]],
+    body: Iterable[tuple[int, str | bytes | int]],
 ) -> bytes:
     """Wire bytes with BodyLength and CheckSum computed by simplefix."""
     msg = simplefix.FixMessage()

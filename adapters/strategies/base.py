@@ -150,7 +150,8 @@ class Strategy:
             for stage in stages:
                 if kind not in stage.consumes:
                     continue
-                ctx.outbox = outbox = []
+                outbox: list[Emitted] = []
+                ctx.outbox = outbox
                 stage.on_event(cur, ctx)
                 for out in outbox:
                     ref = (capture, seq + len(results) + 1)

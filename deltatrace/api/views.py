@@ -13,6 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 from rest_framework.settings import api_settings
 
 from deltatrace.api import serializers as s
@@ -63,7 +64,7 @@ class IncidentViewSet(
             "-created", "-id"
         )
 
-    def perform_create(self, serializer: s.IncidentSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[Incident]) -> None:
         serializer.save(created_by=self.request.user)
 
 
@@ -158,7 +159,7 @@ class EventList(LogsRawAccess, IncidentScoped, generics.ListAPIView):
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
         assert page is not None
-        ctx = self.get_serializer_context() | {"links": s.edge_links(page)}
+        ctx = {**self.get_serializer_context(), "links": s.edge_links(page)}
         data = s.EventSerializer(page, many=True, context=ctx).data
         return self.get_paginated_response(data)
 

@@ -280,7 +280,7 @@ class CaptureWriter:
 
     def _sort_out_conflicts(
         self, rows: list[tuple[Any, ...]], lines: list[int], inserted: int
-    ) -> None:
+    ) -> list[tuple[Any, ...]]:
         """Rows that were not inserted: true duplicates, or a seq reused with different content."""
         seqs = sorted({r[2] for r in rows})
         stored: dict[int, str] = {}

@@ -254,7 +254,7 @@ def check_approval(
     key = ApproverKey.objects.filter(key_id=stmt["key_id"]).select_related("user").first()
     if key is None:
         raise RuleError(f"unknown key {stmt['key_id']!r}: register it first")
-    if key.user_id != user.pk:  # type: ignore[attr-defined]
+    if key.user_id != user.pk:
         raise RuleError(f"key {key.key_id} belongs to another user, not {user.get_username()}")
     if key.revoked:
         raise RuleError(f"key {key.key_id} was revoked at {key.revoked:%Y-%m-%d %H:%M:%S}Z")
@@ -271,7 +271,7 @@ def check_approval(
     if trigger.status != rules.PENDING:
         raise RuleError(f"trigger #{trigger.pk} is already {trigger.status}")
     policy = policy_for(trigger.kind)
-    if policy.four_eyes and trigger.proposer_id == user.pk:  # type: ignore[attr-defined]
+    if policy.four_eyes and trigger.proposer_id == user.pk:
         raise RuleError("four-eyes: the proposer of a trigger may not approve or reject it")
     if Approval.objects.filter(trigger=trigger, user=user).exists():  # type: ignore[misc]
         raise RuleError(f"{user.get_username()} has already signed trigger #{trigger.pk}")

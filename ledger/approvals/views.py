@@ -11,6 +11,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
@@ -24,8 +25,14 @@ from ledger.approvals.models import ApproverKey, Policy, Trigger
 ENTRIES_PER_PAGE = 50
 
 
+class AuthedRequest(HttpRequest):
+    """The request a ``login_required`` view sees: its user is a signed-in User (for typing)."""
+
+    user: User
+
+
 @login_required
-def inbox(request: HttpRequest) -> HttpResponse:
+def inbox(request: AuthedRequest) -> HttpResponse:
     mine = [services.refresh(t) for t in api.inbox(request.user)]
     recent = [services.refresh(t) for t in Trigger.objects.select_related("proposer")[:50]]
     return render(
@@ -36,7 +43,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def trigger_page(request: HttpRequest, pk: int) -> HttpResponse:
+def trigger_page(request: AuthedRequest, pk: int) -> HttpResponse:
     trigger = services.refresh(get_object_or_404(Trigger, pk=pk))
     data = api.trigger_dict(trigger)
     signed = trigger.approvals.filter(user=request.user).exists()
@@ -95,7 +102,7 @@ class ProposeForm(forms.Form):
 
 
 @login_required
-def propose(request: HttpRequest) -> HttpResponse:
+def propose(request: AuthedRequest) -> HttpResponse:
     if not can(request.user, "propose"):
         return HttpResponseForbidden("Only a compliance officer may propose a trigger.")
     initial = {"incident": request.GET.get("incident"), "evidence": request.GET.get("evidence")}
@@ -124,7 +131,7 @@ def propose(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def keys_page(request: HttpRequest) -> HttpResponse:
+def keys_page(request: AuthedRequest) -> HttpResponse:
     if request.method == "POST" and request.POST.get("revoke"):
         try:
             services.do_revoke_key(request.user, request.POST["revoke"], "revoked on the keys page")
@@ -139,7 +146,7 @@ def keys_page(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def ledger_page(request: HttpRequest) -> HttpResponse:
+def ledger_page(request: AuthedRequest) -> HttpResponse:
     from ledger.verify import verify
 
     cp = log.latest_checkpoint()

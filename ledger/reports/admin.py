@@ -1,4 +1,7 @@
+from __future__ import annotations
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from ledger.reports.models import Report
 
@@ -10,8 +13,8 @@ class ReportAdmin(admin.ModelAdmin):
     search_fields = ("report_id", "incident__name", "built_by")
     readonly_fields = [f.name for f in Report._meta.fields]
 
-    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # bundles are built, signed and logged by the build, never typed in
 
-    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request: HttpRequest, obj: Report | None = None) -> bool:
         return False

@@ -19,7 +19,9 @@ from ledger.reports.models import Report
 
 
 class ReportSerializer(serializers.ModelSerializer):
-    incident = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    incident: serializers.SlugRelatedField[Incident] = serializers.SlugRelatedField(
+        slug_field="name", read_only=True
+    )
     download = serializers.SerializerMethodField()
 
     class Meta:

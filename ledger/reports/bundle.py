@@ -109,7 +109,9 @@ def _proofs(indices: list[int], size: int) -> list[dict[str, Any]]:
     return out
 
 
-def cited_entries(incident: Incident, size: int, extra: Iterable[int]) -> list[dict[str, Any]]:
+def cited_entries(
+    incident: Incident, size: int, extra: Iterable[int | None]
+) -> list[dict[str, Any]]:
     """Ledger entries about this incident (plus ``extra`` indices) with their inclusion proofs."""
     needle = orjson.dumps({"incident": incident.name}).decode()[1:-1]  # "incident":"name"
     rows = dict(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_POST
 
@@ -41,7 +42,7 @@ def incident_reports(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def build_report(request: HttpRequest, pk: int) -> HttpResponse:
+def build_report(request: HttpRequest, pk: int) -> HttpResponseBase:
     """Build, sign and log a bundle, and hand it straight back as a download."""
     if not can(request.user, "report"):
         return HttpResponseForbidden(FORBIDDEN)
@@ -64,7 +65,7 @@ def build_report(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def download(request: HttpRequest, report_id: str) -> HttpResponse:
+def download(request: HttpRequest, report_id: str) -> HttpResponseBase:
     if not can(request.user, "report"):
         return HttpResponseForbidden(FORBIDDEN)
     return _zip_response(get_object_or_404(Report, report_id=report_id))

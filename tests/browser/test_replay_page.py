@@ -194,15 +194,16 @@ def test_a_compliance_officer_steps_through_a_replay(
     page.locator(f"#dag svg circle.node[data-n='{bad.n}']").click()
     page.wait_for_timeout(600)
 
-    docs = ROOT / "docs"
-    docs.mkdir(exist_ok=True)
+    # The README's picture: written under var/ (set DELTATRACE_SCREENSHOTS=docs to refresh docs/).
+    shots = ROOT / os.environ.get("DELTATRACE_SCREENSHOTS", "var/screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
     page.evaluate("window.scrollTo(0, 0)")
     bottom = page.evaluate(
         "() => { const r = document.getElementById('dag-card').getBoundingClientRect();"
         " return r.bottom + window.scrollY + 12; }"
     )
     page.screenshot(
-        path=str(docs / "screenshot-replay.png"),
+        path=str(shots / "screenshot-replay.png"),
         full_page=True,
         clip={"x": 0, "y": 0, "width": 1500, "height": bottom},
     )
