@@ -36,12 +36,11 @@ class Command(BaseCommand):
             results.append(suite)
             if not opts["json"]:
                 for key, value in suite.figures.items():
-                    shown = f"{value:,}" if isinstance(value, int) else str(value)
-                    self.stdout.write(f"  {key:<40} {shown}")
+                    self.stdout.write(f"  {key:<40} {_fmt(value)}")
                 for t in suite.targets:
                     mark = "PASS" if t.ok else "MISS"
                     self.stdout.write(
-                        f"  [{mark}] {t.name}: {t.value:,} (target {t.op} {t.target:,})"
+                        f"  [{mark}] {t.name}: {_fmt(t.value)} (target {t.op} {_fmt(t.target)})"
                     )
         if opts["json"]:
             self.stdout.write(
@@ -49,3 +48,12 @@ class Command(BaseCommand):
                     {"ok": all(s.ok for s in results), "suites": [s.as_dict() for s in results]}
                 )
             )
+
+
+def _fmt(value: object) -> str:
+    """Figures as people read them: thousands separated, ratios and seconds to 3 places."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, int) or abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.3f}".rstrip("0").rstrip(".") if value else "0"
