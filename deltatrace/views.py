@@ -136,6 +136,8 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "latency_orders": orders,
             "latency_rows": latency_rows,
             "captures": incident.captures.order_by("key"),
+            # Only offer "Propose trigger" to roles the propose page will accept.
+            "can_propose": can(request.user, "propose"),
         },
     )
 

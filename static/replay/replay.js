@@ -170,7 +170,7 @@
     if (s) {
       const verdict = s.match === true ? '<span class="ok">matched</span>' : s.match === false ? '<span class="bad">diverged</span>' : '<span class="muted">input</span>';
       showNow('<span class="mono">#' + s.n + '</span> <span class="kind kind-' + esc(s.kind) + '">' + esc(s.kind) + "</span> " +
-        esc(s.host) + ' <span class="muted">/ ' + esc(s.lane) + '</span> <span class="mono small">' + esc(s.ref) + "</span> " + verdict +
+        esc(s.host || "replay only") + ' <span class="muted">/ ' + esc(s.lane) + '</span> <span class="mono small">' + esc(s.ref) + "</span> " + verdict +
         ' <span class="muted small">' + keyText(s.summary && s.summary.keys) + "</span>");
       moveTimelineCursor(s.ts_ns);
       // The divergence panel follows the cursor: this step's own sides, else the run's first divergence.
@@ -221,7 +221,14 @@
     box.hidden = false;
     $("div-recorded").textContent = rec ? JSON.stringify(rec, null, 2) : "(not recorded)";
     $("div-replayed").textContent = rep ? JSON.stringify(rep, null, 2) : "(not produced by the replay)";
-    let html = '<caption class="small muted">' + esc(title) + "</caption><thead><tr><th>Field</th><th>Recorded</th><th>Replayed</th></tr></thead><tbody>";
+    let html = '<caption class="small muted">' + esc(title) + "</caption>";
+    if (!diff.length) {
+      const why = !rec ? "The replay produced this output; the recording has no counterpart."
+        : !rep ? "The recording has this output; the replay did not produce it." : "No field-level differences.";
+      $("div-diff").innerHTML = html + '<tbody><tr><td class="muted small">' + esc(why) + "</td></tr></tbody>";
+      return;
+    }
+    html += "<thead><tr><th>Field</th><th>Recorded</th><th>Replayed</th></tr></thead><tbody>";
     for (const d of diff) {
       html += '<tr><td class="mono">' + esc(d.path) + '</td><td class="mono rec">' + esc(JSON.stringify(d.recorded)) + '</td><td class="mono rep">' + esc(JSON.stringify(d.replayed)) + "</td></tr>";
     }
@@ -266,7 +273,8 @@
     const Y = (row) => top + row * laneH + laneH / 2;
     dag.lanes.forEach((label, i) => {
       el("rect", { x: 0, y: top + i * laneH, width: width, height: laneH, class: "lane-band" + (i % 2 ? " alt" : "") }, svg);
-      el("text", { x: 8, y: Y(i) + 4, class: "lane-label" }, svg).textContent = label;
+      // Steps only the replay produced have no recorded host: say so instead of a bare "/ lane".
+      el("text", { x: 8, y: Y(i) + 4, class: "lane-label" }, svg).textContent = label.replace(/^\s*\/\s*/, "replay only / ");
     });
     const byN = new Map(dag.nodes.map((n) => [n.n, n]));
     const edgeEls = [];
