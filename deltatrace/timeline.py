@@ -78,6 +78,8 @@ def _layout(lanes: list[str], x_range: tuple[float, float] | None, note: str) ->
         "plot_bgcolor": "#ffffff",
         "paper_bgcolor": "#ffffff",
         "font": {"family": "system-ui, -apple-system, Segoe UI, sans-serif", "size": 12},
+        # The legend sits above the plot on the left; the event-count note goes under the x axis
+        # title on the right, so the two never overlap however many kinds the legend lists.
         "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
         "hovermode": "closest",
         "annotations": (
@@ -88,9 +90,10 @@ def _layout(lanes: list[str], x_range: tuple[float, float] | None, note: str) ->
                     "xref": "paper",
                     "yref": "paper",
                     "x": 1,
-                    "y": 1.02,
+                    "y": 0,
                     "xanchor": "right",
-                    "yanchor": "bottom",
+                    "yanchor": "top",
+                    "yshift": -28,
                     "font": {"size": 11, "color": "#6b7280"},
                 }
             ]

@@ -12,8 +12,9 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from deltatrace.models import Incident
@@ -38,7 +39,12 @@ def inbox(request: AuthedRequest) -> HttpResponse:
     return render(
         request,
         "approvals/inbox.html",
-        {"mine": mine, "recent": recent, "can_propose": can(request.user, "propose")},
+        {
+            "mine": mine,
+            "recent": recent,
+            "can_propose": can(request.user, "propose"),
+            "can_approve": can(request.user, "approve"),
+        },
     )
 
 
@@ -104,7 +110,7 @@ class ProposeForm(forms.Form):
 @login_required
 def propose(request: AuthedRequest) -> HttpResponse:
     if not can(request.user, "propose"):
-        return HttpResponseForbidden("Only a compliance officer may propose a trigger.")
+        raise PermissionDenied("Only a compliance officer may propose a trigger.")
     initial = {"incident": request.GET.get("incident"), "evidence": request.GET.get("evidence")}
     form = ProposeForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():

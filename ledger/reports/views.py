@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_POST
@@ -30,7 +31,7 @@ def _zip_response(report: Report) -> FileResponse:
 @login_required
 def incident_reports(request: HttpRequest, pk: int) -> HttpResponse:
     if not can(request.user, "view"):
-        return HttpResponseForbidden("Your role may not view incidents.")
+        raise PermissionDenied("Your role may not view incidents.")
     incident = get_object_or_404(Incident, pk=pk)
     reports = Report.objects.filter(incident=incident)
     return render(
@@ -45,7 +46,7 @@ def incident_reports(request: HttpRequest, pk: int) -> HttpResponse:
 def build_report(request: HttpRequest, pk: int) -> HttpResponseBase:
     """Build, sign and log a bundle, and hand it straight back as a download."""
     if not can(request.user, "report"):
-        return HttpResponseForbidden(FORBIDDEN)
+        raise PermissionDenied(FORBIDDEN)
     incident = get_object_or_404(Incident, pk=pk)
     audience = request.POST.get("audience") or "regulator"
     if audience not in AUDIENCES:
@@ -67,5 +68,5 @@ def build_report(request: HttpRequest, pk: int) -> HttpResponseBase:
 @login_required
 def download(request: HttpRequest, report_id: str) -> HttpResponseBase:
     if not can(request.user, "report"):
-        return HttpResponseForbidden(FORBIDDEN)
+        raise PermissionDenied(FORBIDDEN)
     return _zip_response(get_object_or_404(Report, report_id=report_id))

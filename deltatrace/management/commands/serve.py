@@ -32,7 +32,21 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **opts: Any) -> None:
         host, port = parse_addr(opts["addr"])
+        pending = unapplied_migrations()
+        if pending:
+            raise CommandError(
+                f"the database has {pending} unapplied migration(s): run `deltatrace migrate` first"
+            )
         serve(host, port, worker=not opts["no_worker"], stdout=self.stdout)
+
+
+def unapplied_migrations() -> int:
+    """How many migrations the database still needs (serving an old schema gives users 500s)."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    return len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
 
 
 def serve(host: str, port: int, worker: bool = True, stdout: Any = None) -> None:
