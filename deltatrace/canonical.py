@@ -23,18 +23,24 @@ def _needs_slow_path(value: Any) -> bool:
     """True when orjson's sorted output would differ from JCS: floats, or non-ASCII object keys."""
     t = type(value)
     if t is dict:
-        for k, v in value.items():
+        # One C-level pass over the keys; a non-string key raises, as orjson itself would.
+        if not "".join(value).isascii():
+            return True
+        for v in value.values():
             tv = type(v)
-            if tv is str or tv is int or v is None or tv is bool:
-                if not k.isascii():
-                    return True
-            elif not k.isascii() or _needs_slow_path(v):
+            if (
+                tv is not str
+                and tv is not int
+                and v is not None
+                and tv is not bool
+                and _needs_slow_path(v)
+            ):
                 return True
         return False
     if t is list:
         for v in value:
             tv = type(v)
-            if not (tv is str or tv is int) and _needs_slow_path(v):
+            if tv is not str and tv is not int and _needs_slow_path(v):
                 return True
         return False
     return t is float

@@ -82,6 +82,12 @@ HEADER_FIELDS = frozenset(
     {"format", "version", "capture", "host", "adapter", "clock", "strategy", "meta"}
 )
 _INT64 = 2**63
+# Bound once: the hot path below calls these per event.
+_SORTED = orjson.OPT_SORT_KEYS
+_Fragment = orjson.Fragment
+_dumps = orjson.dumps
+_sha256 = hashlib.sha256
+_tuple_new = tuple.__new__
 
 
 class BadLine(ValueError):
@@ -180,24 +186,31 @@ def normalize_event(
     """Validate one decoded event object and fill in defaults. Raises BadLine with the reason.
 
     `capture` is the key of the capture the event belongs to, so a parent naming it counts as local.
+    This is the ingest hot path: each check is one type test on the common case, and the slower
+    helper that words the reason runs only when a check fails.
     """
     if type(obj) is not dict:
         raise BadLine(f"expected a JSON object, got {type(obj).__name__}")
     if not obj.keys() <= EVENT_FIELDS:
         raise BadLine(f"unknown field {sorted(set(obj) - EVENT_FIELDS)[0]!r}")
-    seq = _int(obj.get("seq"), "seq")
-    if seq < 1:
+    get = obj.get
+    seq = get("seq")
+    if type(seq) is not int or not 1 <= seq < _INT64:
+        seq = _int(seq, "seq")  # raises unless the only problem is seq < 1
         raise BadLine(f"seq must be >= 1, got {seq}")
-    kind = obj.get("kind")
-    if kind not in EVENT_KINDS:
+    kind = get("kind")
+    if type(kind) is not str or kind not in EVENT_KINDS:
         raise BadLine(f"unknown kind {kind!r}" if kind is not None else "missing kind")
     if transform is not None:
         obj = transform(obj)
-    ts_ns = _int(obj.get("ts_ns"), "timestamp ts_ns")
-    recv = obj.get("recv_ts_ns")
-    if recv is not None:
-        recv = _int(recv, "recv_ts_ns")
-    hlc = obj.get("hlc")
+        get = obj.get
+    ts_ns = get("ts_ns")
+    if type(ts_ns) is not int or not -_INT64 <= ts_ns < _INT64:
+        _int(ts_ns, "timestamp ts_ns")  # always raises here
+    recv = get("recv_ts_ns")
+    if recv is not None and (type(recv) is not int or not -_INT64 <= recv < _INT64):
+        _int(recv, "recv_ts_ns")
+    hlc = get("hlc")
     if hlc is None:
         hlc_l, hlc_c = ts_ns, 0
     elif type(hlc) is list and len(hlc) == 2 and type(hlc[0]) is int and type(hlc[1]) is int:
@@ -206,29 +219,82 @@ def normalize_event(
             raise BadLine("hlc out of range")
     else:
         raise BadLine("hlc must be [integer, integer]")
-    host = obj.get("host") or default_host
+    host = get("host") or default_host
     if type(host) is not str or len(host) > 100:
         raise BadLine("host must be a string of at most 100 characters")
-    lane = obj.get("lane") or DEFAULT_LANES[kind]
+    lane = get("lane") or DEFAULT_LANES[kind]
     if type(lane) is not str or len(lane) > 50:
         raise BadLine("lane must be a string of at most 50 characters")
-    keys = obj.get("keys") or {}
+    keys = get("keys") or {}
     if type(keys) is not dict:
         raise BadLine("keys must be an object")
+    empty = False
     for k, v in keys.items():
         if k not in _KEY_SET:
             raise BadLine(f"unknown correlation key {k!r}")
         if type(v) is not str or len(v) > 100:
             raise BadLine(f"correlation key {k!r} must be a string of at most 100 characters")
-    payload = obj.get("payload")
+        empty = empty or not v
+    if empty:
+        # An empty key is no key: stored rows cannot tell them apart, so neither may the digest.
+        keys = {k: v for k, v in keys.items() if v}
+    payload = get("payload")
     if payload is None:
         payload = {}
     elif type(payload) is not dict:
         raise BadLine("payload must be an object")
-    raw = obj.get("raw")
+    raw = get("raw")
     if raw is not None and type(raw) is not str:
         raise BadLine("raw must be a string")
-    parents_in = obj.get("parents") or []
+    parents_in = get("parents")
+    if not parents_in:
+        parents: list[Parent] = []
+        canon_parents: list[dict[str, Any]] = []
+    else:
+        parents = _parents(parents_in, seq, capture)
+        canon_parents = _canonical_parents(parents)
+    try:
+        payload_bytes = canonical_json(payload)
+    except (TypeError, ValueError) as exc:  # e.g. an integer beyond 64 bits from an adapter's dict
+        raise BadLine(f"payload cannot be canonicalised: {exc}") from None
+    # The canonical event (docs/capture-format.md, "Digests"), as in event_digest, built inline.
+    canonical = {
+        "seq": seq,
+        "kind": kind,
+        "ts_ns": ts_ns,
+        "recv_ts_ns": recv,
+        "hlc": [hlc_l, hlc_c],
+        "host": host,
+        "lane": lane,
+        "keys": keys,
+        "parents": canon_parents,
+        "payload": _Fragment(payload_bytes),
+        "raw": raw,
+    }
+    digest = _sha256(_dumps(canonical, option=_SORTED)).hexdigest()
+    return _tuple_new(
+        Normalized,
+        (
+            seq,
+            kind,
+            ts_ns,
+            recv,
+            hlc_l,
+            hlc_c,
+            host,
+            lane,
+            keys,
+            payload_bytes.decode(),
+            raw,
+            digest,
+            parents,
+        ),
+    )
+
+
+def _parents(parents_in: Any, seq: int, capture: str | None) -> list[Parent]:
+    """Validated explicit parents, sorted and deduplicated (a set, so the digest can be recomputed
+    from edge rows)."""
     if type(parents_in) is not list:
         raise BadLine("parents must be an array")
     parents = []
@@ -236,7 +302,7 @@ def normalize_event(
         if type(p) is not dict or type(p.get("seq")) is not int:
             raise BadLine("each parent must be an object with an integer seq")
         pkind = p.get("kind", "causal")
-        if pkind not in EDGE_KINDS:
+        if type(pkind) is not str or pkind not in EDGE_KINDS:
             raise BadLine(f"unknown edge kind {pkind!r}")
         pcap = p.get("capture")
         if pcap is not None and pcap == capture:
@@ -247,39 +313,18 @@ def normalize_event(
         elif type(pcap) is not str:
             raise BadLine("parent capture must be a string")
         parents.append(Parent(pcap, p["seq"], pkind))
-    # Parents are a set: sorted and deduplicated, so the digest can be recomputed from edge rows.
     if len(parents) > 1:
         parents = sorted(set(parents), key=lambda p: (p.capture or "", p.seq, p.kind))
-    payload_bytes = canonical_json(payload)
-    digest = event_digest(
-        seq,
-        kind,
-        ts_ns,
-        recv,
-        hlc_l,
-        hlc_c,
-        host,
-        lane,
-        keys,
-        parents,
-        orjson.Fragment(payload_bytes),
-        raw,
-    )
-    return Normalized(
-        seq,
-        kind,
-        ts_ns,
-        recv,
-        hlc_l,
-        hlc_c,
-        host,
-        lane,
-        keys,
-        payload_bytes.decode(),
-        raw,
-        digest,
-        parents,
-    )
+    return parents
+
+
+def _canonical_parents(parents: list[Parent]) -> list[dict[str, Any]]:
+    return [
+        {"capture": p.capture, "seq": p.seq, "kind": p.kind}
+        if p.capture is not None
+        else {"seq": p.seq, "kind": p.kind}
+        for p in parents
+    ]
 
 
 def event_digest(
@@ -310,12 +355,7 @@ def event_digest(
         "host": host,
         "lane": lane,
         "keys": keys,
-        "parents": [
-            {"capture": p.capture, "seq": p.seq, "kind": p.kind}
-            if p.capture is not None
-            else {"seq": p.seq, "kind": p.kind}
-            for p in parents
-        ],
+        "parents": _canonical_parents(parents),
         "payload": payload,
         "raw": raw,
     }

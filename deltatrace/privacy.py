@@ -416,6 +416,9 @@ class Policy:
         self._payload_any = "*" in self._payload
         self._keys_any = "*" in self._keys
         self._host_op = top.get("host")
+        # apply_event's fast path: no top-level rule and no wildcard, so an event is untouched
+        # unless its keys/payload share a name with the plan or it carries raw FIX to rewrite.
+        self._fast = not self._top and not self._keys_any and not self._payload_any
 
     # identity ---------------------------------------------------------------------------------
     def as_dict(self) -> dict[str, Any]:
@@ -450,6 +453,14 @@ class Policy:
     # application ------------------------------------------------------------------------------
     def apply_event(self, event: dict[str, Any], key: bytes) -> dict[str, Any]:
         """The sanitized event; `event` is never mutated and is returned as is if nothing applies."""
+        if self._fast and type(key) is bytes and key in _TOKENIZERS:  # seen before: valid
+            sub = event.get("keys")
+            if not sub or not self._keys or self._keys.keys().isdisjoint(sub):
+                sub = event.get("payload")
+                if (not sub or not self._payload or self._payload.keys().isdisjoint(sub)) and (
+                    not self._fix or not event.get("raw")
+                ):
+                    return event
         out: dict[str, Any] | None = None
         tok = _tokenizer(key)
         for name, op in self._top:

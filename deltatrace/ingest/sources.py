@@ -17,7 +17,13 @@ from deltatrace.ingest.catalog import (
     register_capture,
     register_policy,
 )
-from deltatrace.ingest.writer import CaptureSummary, CaptureWriter, IngestError, Transform
+from deltatrace.ingest.writer import (
+    CaptureSummary,
+    CaptureWriter,
+    IngestError,
+    Transform,
+    bulk_mode,
+)
 from deltatrace.models import Capture, Incident
 
 
@@ -73,12 +79,13 @@ def ingest_jsonl(
     if header_error:
         assert first is not None
         writer.quarantine(1, first[1].decode("utf-8", "replace"), f"bad header: {header_error}")
-    add = writer.add_line
-    for no, line in pending:
-        add(no, line)
-    for no, line in lines:
-        add(no, line)
-    return writer.finish()
+    with bulk_mode():
+        for no, line in pending:
+            writer.add_line(no, line)
+        if first is not None:
+            # `lines` stopped right after the first non-blank line: the rest go to the hot path as read.
+            writer.add_lines(enumerate(fh, first[0] + 1))
+        return writer.finish()
 
 
 def ingest_events(
@@ -100,11 +107,12 @@ def ingest_events(
     writer = CaptureWriter(
         incident, capture, strict=strict, transform=transform, offset_kind=offset_kind
     )
-    for offset, raw, reason in quarantined:
-        writer.quarantine(offset, raw, reason)
-    for no, obj in events:
-        writer.add_event(no, obj)
-    return writer.finish()
+    with bulk_mode():
+        for offset, raw, reason in quarantined:
+            writer.quarantine(offset, raw, reason)
+        for no, obj in events:
+            writer.add_event(no, obj)
+        return writer.finish()
 
 
 def _ingest_fix(

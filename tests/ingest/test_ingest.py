@@ -224,3 +224,39 @@ def test_the_header_names_the_capture_whatever_the_file_is_called(write_jsonl):
     capture = Capture.objects.get()
     assert (capture.key, capture.adapter) == ("gw-9", "fix-session")
     assert capture.meta["privacy"]["name"] == "default"
+
+
+def test_an_empty_correlation_key_counts_as_absent_so_verify_can_recompute_the_digest(write_jsonl):
+    from ledger.log import latest_checkpoint
+    from ledger.verify import verify
+
+    ingest(write_jsonl("gw.jsonl", [header(), tick(1, keys={"symbol": "ACME", "cl_ord_id": ""})]))
+    latest_checkpoint()  # signed after commit in production; tests run inside one transaction
+    report = verify()
+    assert report.ok, report.problems
+
+
+def test_an_integer_beyond_64_bits_from_an_adapter_is_quarantined_not_a_crash():
+    from deltatrace.ingest import ingest_events
+
+    incident = Incident.objects.create(name="big-int")
+    summary = ingest_events(
+        incident, header("fix-1"), [(1, tick(1, payload={"qty": 2**70})), (2, tick(2))]
+    )
+    assert (summary.accepted, summary.quarantined) == (1, 1)
+    assert QuarantinedLine.objects.get().reason.startswith("payload cannot be canonicalised")
+
+
+def test_governance_events_months_later_do_not_stretch_the_incident_window(write_jsonl):
+    from deltatrace.ingest import append_events, get_or_create_capture
+
+    ingest(write_jsonl("gw.jsonl", [header(), tick(1), tick(2)]))
+    incident = Incident.objects.get()
+    window = (incident.start_ns, incident.end_ns)
+    governance = get_or_create_capture(incident, header("governance", adapter="governance"))
+    later = T0 + 300 * 86_400 * 10**9
+    result = append_events(governance, [{"seq": 1, "kind": "Annotation", "ts_ns": later}])
+    assert result["accepted"] == 1
+    incident.refresh_from_db()
+    assert (incident.start_ns, incident.end_ns) == window
+    assert incident.event_count == 3
