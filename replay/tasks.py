@@ -33,6 +33,7 @@ from replay.engine import IncidentData, Options, replay, run_strategy
 from replay.load import load_incident, resolve_event_ref
 from replay.merge import merge
 from replay.models import STALE_AFTER, ReplayRun, ReplayStep, group_name
+from replay.records import log_verdict
 from replay.sandbox import ReplayError
 
 log = logging.getLogger(__name__)
@@ -278,6 +279,9 @@ def _execute(run: ReplayRun, token: str) -> None:
                 partial(notify, run_id, {"type": "steps.available", "last": last})
             )
     with transaction.atomic():
+        # Every verdict someone obtained is on the record, as from `deltatrace replay`.
+        actor = run.created_by.get_username() if run.created_by else "replay-worker"
+        log_verdict(run.incident, verdict, actor)
         _beat(
             run_id,
             token,

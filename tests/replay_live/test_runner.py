@@ -32,6 +32,12 @@ def test_a_finished_run_stores_gap_free_steps_and_the_engines_verdict(
     # Steps point at the recorded events they replay.
     step = outputs.first()
     assert step is not None and step.event is not None and step.event.kind == step.kind
+    # And the verdict is on the record in the governance ledger.
+    from ledger.models import LedgerEntry
+
+    entry = LedgerEntry.objects.filter(type="replay.verdict").latest("index").as_dict()
+    assert entry["subject"] == done_run.run_digest
+    assert entry["payload"]["status"] == "identical"
 
 
 def test_a_what_if_run_marks_the_diverging_steps_with_both_sides(incident: Incident) -> None:
