@@ -25,6 +25,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from deltatrace.models import Incident
+from deltatrace.privacy import AUDIENCES
 from deltatrace.timeline import lane_label
 from ledger import dsse, keys, log, merkle
 from ledger.models import LedgerEntry
@@ -32,7 +33,6 @@ from ledger.reports import collect, figure, pdf
 from ledger.reports import verify as v
 from ledger.reports.models import Report, reports_dir
 
-AUDIENCES = ("regulator", "internal", "public")
 CITED_TYPES = (
     "capture.registered",
     "incident.opened",
