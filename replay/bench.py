@@ -13,7 +13,7 @@ import orjson
 
 from adapters.strategies.base import Context, StrategyEvent, edge_kind
 from adapters.strategies.momentum import Momentum
-from replay.compare import KEY_FIELDS
+from deltatrace.capture_format import KEY_FIELDS
 from replay.engine import CaptureInfo, IncidentData
 from replay.merge import Ev, merge
 

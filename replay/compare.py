@@ -22,19 +22,9 @@ import orjson
 
 from adapters.strategies.base import OUTPUT_KINDS
 from deltatrace.canonical import canonical_json
+from deltatrace.capture_format import KEY_FIELDS  # the correlation keys the event store keeps
 from replay.merge import Ev
 from replay.sandbox import ReplayError
-
-# The correlation keys the event store keeps (deltatrace.models.KEY_FIELDS); others are not recorded.
-KEY_FIELDS = (
-    "symbol",
-    "cl_ord_id",
-    "orig_cl_ord_id",
-    "order_id",
-    "exec_id",
-    "signal_id",
-    "plan_id",
-)
 
 
 @dataclass(slots=True)

@@ -10,29 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapters.testbed.clock import HLC, HostClock
-
-KINDS = {
-    "MDTick",
-    "Signal",
-    "PlanDelta",
-    "Order",
-    "ExecReport",
-    "Fill",
-    "RiskCheck",
-    "Annotation",
-    "Session",
-}
-EDGE_KINDS = {
-    "tick_signal",
-    "signal_plan",
-    "plan_order",
-    "order_risk",
-    "order_report",
-    "report_fill",
-    "send_receive",
-    "order_chain",
-    "causal",
-}
+from deltatrace.capture_format import EDGE_KINDS, EVENT_KINDS
 
 
 @given(
@@ -103,7 +81,7 @@ def test_captures_follow_the_capture_format(scenario_runs):
             assert isinstance(h["clock"]["max_offset_ns"], int)
             for i, e in enumerate(cap["events"], start=1):
                 assert e["seq"] == i
-                assert e["kind"] in KINDS
+                assert e["kind"] in EVENT_KINDS
                 assert type(e["ts_ns"]) is int and e["ts_ns"] > 1.7e18
                 assert all(type(v) is int for v in e["hlc"])
                 assert all(type(v) is str for v in e["keys"].values())
