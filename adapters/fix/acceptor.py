@@ -23,11 +23,13 @@ from adapters.fix.session import (
     FixSession,
     Ignored,
     ResendNeeded,
+    RECORDED_TYPES,
     ResetStore,
     Send,
     SessionConfig,
+    SessionRecord,
 )
-from adapters.fix.wire import Frame
+from adapters.fix.wire import Frame, frame_from_raw
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,12 @@ class Application(Protocol):
     async def on_message(self, message: Frame, recv_ts_ns: int) -> list[tuple[str, Body]]:
         """Handle one in-sequence application message; return replies as (MsgType, body fields)."""
         ...
+
+
+class SessionRecorder(Protocol):
+    """An application that also keeps session-level traffic (optional: order entry does not)."""
+
+    async def on_session_message(self, message: Frame, ts_ns: int, direction: str) -> None: ...
 
 
 class MemoryStore:
@@ -197,8 +205,12 @@ class FixAcceptor:
     ) -> None:
         sends: list[Send] = []
         reason: str | None = None
+        record = getattr(self.app, "on_session_message", None)
         for action in actions:
-            if isinstance(action, Send):
+            if isinstance(action, SessionRecord):
+                if record is not None:
+                    await record(action.message, action.ts_ns, action.direction)
+            elif isinstance(action, Send):
                 sends.append(action)
             elif isinstance(action, Deliver):
                 self.stats["delivered"] += 1
@@ -224,6 +236,13 @@ class FixAcceptor:
                 self.stats["ignored"] += 1
             elif isinstance(action, Disconnect):
                 reason = action.reason
+        if record is not None:
+            # What we send is recorded before it goes out, like everything else in the capture.
+            now = self.clock()
+            for s in sends:
+                frame = frame_from_raw(s.raw) if s.msg_type in RECORDED_TYPES else None
+                if frame is not None:
+                    await record(frame, now, "out")
         keep = [(s.seq, s.msg_type, s.raw) for s in sends if s.store]
         numbers = (session.next_sender_seq, session.next_target_seq)
         if keep or numbers != self._saved:

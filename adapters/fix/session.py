@@ -93,6 +93,24 @@ class ResetStore:
 
 
 @dataclass(frozen=True)
+class SessionRecord:
+    """A session-level message that was framed correctly, received ("in") or sent ("out").
+
+    Kept in the capture as a Session record, as the log reader keeps them: logons, heartbeats,
+    resend requests and gap fills are what shows an investigator where a session broke.
+    """
+
+    message: Frame
+    ts_ns: int
+    direction: str
+
+
+# Session-level MsgTypes recorded as they cross the wire (Reject 3 included: the peer refusing one
+# of our messages matters as much as us refusing one of theirs).
+RECORDED_TYPES = frozenset({"A", "0", "1", "2", "3", "4", "5"})
+
+
+@dataclass(frozen=True)
 class Disconnect:
     reason: str
 
@@ -103,7 +121,7 @@ class Ignored:
     reason: str
 
 
-Action = Send | Deliver | ResendNeeded | ResetStore | Disconnect | Ignored
+Action = Send | Deliver | ResendNeeded | ResetStore | Disconnect | Ignored | SessionRecord
 
 
 def _int(value: bytes | None) -> int | None:
@@ -141,6 +159,8 @@ class FixSession:
                 log.warning("garbled FIX message ignored: %s", item.reason)
                 out.append(Ignored(item.raw, item.reason))
                 continue
+            if item.msg_type in RECORDED_TYPES:
+                out.append(SessionRecord(item, now_ns, "in"))
             out += self._on_frame(item, now_ns)
             out += self._drain_queue(now_ns)
         return out

@@ -130,13 +130,15 @@ class DropCopyRecorder:
         normalizer.seq = max(normalizer.seq, last_seq)
         self._normalizer = normalizer
 
-    def record(self, message: Frame, recv_ts_ns: int) -> dict[str, Any]:
+    def record(
+        self, message: Frame, recv_ts_ns: int | None, direction: str | None = None
+    ) -> dict[str, Any]:
         from deltatrace.ingest import append_events
         from deltatrace.models import Capture
 
         if self._normalizer is None:
             self.open()
-        events = self._normalizer.normalize(message.fields, message.raw, recv_ts_ns)
+        events = self._normalizer.normalize(message.fields, message.raw, recv_ts_ns, direction)
         capture = Capture.objects.select_related("incident").get(pk=self._capture.pk)
         result: dict[str, Any] = append_events(capture, events)
         self.accepted += result["accepted"]
@@ -148,6 +150,10 @@ class DropCopyRecorder:
     async def on_message(self, message: Frame, recv_ts_ns: int) -> list[tuple[str, Any]]:
         await run_blocking(self.record, message, recv_ts_ns)
         return []
+
+    async def on_session_message(self, message: Frame, ts_ns: int, direction: str) -> None:
+        # An outbound message was not received: its time is the SendingTime it carries.
+        await run_blocking(self.record, message, ts_ns if direction == "in" else None, direction)
 
 
 def _fields(raw: bytes) -> list[tuple[int, bytes]]:

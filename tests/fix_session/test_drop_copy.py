@@ -74,15 +74,52 @@ async def test_application_messages_are_stored_as_capture_events_with_raw() -> N
     def check() -> None:
         capture = Capture.objects.get(incident__name="live-1", key="fix-DELTATRACE-CLIENT")
         assert capture.adapter == "fix-session"
-        events = list(Event.objects.filter(capture=capture).order_by("seq"))
+        events = list(
+            Event.objects.filter(capture=capture).exclude(kind="Session").order_by("seq")
+        )
         assert [e.kind for e in events] == ["Order", "ExecReport"]
-        assert [e.seq for e in events] == [1, 2]
         assert events[0].cl_ord_id == "A" and events[1].exec_id == "E1"
         assert [(e.raw or "").encode() for e in events] == sent
         assert all(e.recv_ts_ns for e in events)
+        seqs = list(Event.objects.filter(capture=capture).values_list("seq", flat=True))
+        assert sorted(seqs) == list(range(1, len(seqs) + 1))  # session records included, no gaps
 
     await run_blocking(check)
-    assert recorder.accepted == 2
+    assert recorder.accepted == 6  # Logon in and out, D, 8, Logout in and out
+
+
+async def test_session_messages_are_recorded_both_ways_in_wire_order() -> None:
+    acceptor, _, port = await start()
+    ini = await Initiator().connect(port)
+    await ini.logon()
+    await ini.send("1", [(112, "are-you-there")])
+    await ini.expect("0")
+    await ini.send("D", order("A"))
+    await ini.send("5")
+    await ini.expect_closed()
+    await acceptor.stop()
+
+    def check() -> None:
+        events = Event.objects.filter(capture__key="fix-DELTATRACE-CLIENT").order_by("seq")
+        got = [
+            (e.kind, e.payload_dict().get("msg_type"), e.payload_dict().get("direction"))
+            for e in events
+        ]
+        assert got == [
+            ("Session", "A", "in"),
+            ("Session", "A", "out"),
+            ("Session", "1", "in"),
+            ("Session", "0", "out"),
+            ("Order", "D", None),
+            ("Session", "5", "in"),
+            ("Session", "5", "out"),
+        ]
+        heartbeat = events[3]
+        assert heartbeat.payload_dict().get("test_req_id") == "are-you-there"
+        assert heartbeat.recv_ts_ns is None  # sent, not received
+        assert events[2].recv_ts_ns is not None
+
+    await run_blocking(check)
 
 
 async def test_a_restart_keeps_sequence_numbers_and_the_capture_continues() -> None:
@@ -104,7 +141,10 @@ async def test_a_restart_keeps_sequence_numbers_and_the_capture_continues() -> N
 
     def check() -> None:
         events = Event.objects.filter(capture__key="fix-DELTATRACE-CLIENT").order_by("seq")
-        assert [(e.seq, e.cl_ord_id) for e in events] == [(1, "A"), (2, "B")]
+        orders = [(e.seq, e.cl_ord_id) for e in events if e.kind == "Order"]
+        assert [cl for _, cl in orders] == ["A", "B"]
+        assert orders[1][0] > orders[0][0]  # the capture continues after the restart
+        assert events.count() == events.last().seq  # no seq gaps across the restart
 
     await run_blocking(check)
 
