@@ -18,12 +18,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from adapters.fix.session import (
+    RECORDED_TYPES,
     Deliver,
     Disconnect,
     FixSession,
     Ignored,
     ResendNeeded,
-    RECORDED_TYPES,
     ResetStore,
     Send,
     SessionConfig,

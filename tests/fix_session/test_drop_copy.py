@@ -74,9 +74,7 @@ async def test_application_messages_are_stored_as_capture_events_with_raw() -> N
     def check() -> None:
         capture = Capture.objects.get(incident__name="live-1", key="fix-DELTATRACE-CLIENT")
         assert capture.adapter == "fix-session"
-        events = list(
-            Event.objects.filter(capture=capture).exclude(kind="Session").order_by("seq")
-        )
+        events = list(Event.objects.filter(capture=capture).exclude(kind="Session").order_by("seq"))
         assert [e.kind for e in events] == ["Order", "ExecReport"]
         assert events[0].cl_ord_id == "A" and events[1].exec_id == "E1"
         assert [(e.raw or "").encode() for e in events] == sent
