@@ -73,8 +73,14 @@ class Capture(models.Model):
 class Event(models.Model):
     """A node of the event graph. Written in bulk by ingest (raw SQL), never one ORM save at a time."""
 
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+")
-    capture = models.ForeignKey(Capture, on_delete=models.CASCADE, related_name="events")
+    # No single-column FK indexes: (incident, hlc) and (capture, seq) below already lead with
+    # them, and every extra index costs the bulk insert a B-tree update per event.
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    capture = models.ForeignKey(
+        Capture, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     seq = models.BigIntegerField()
     kind = models.CharField(max_length=16)
     ts_ns = models.BigIntegerField()
@@ -122,9 +128,14 @@ class Edge(models.Model):
     """Cause -> effect, addressed by (capture, seq) so a cross-host parent may arrive later."""
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+")
-    src_capture = models.ForeignKey(Capture, on_delete=models.CASCADE, related_name="+")
+    # Covered by edge_src and by the leading columns of edge_unique (see Event).
+    src_capture = models.ForeignKey(
+        Capture, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     src_seq = models.BigIntegerField()
-    dst_capture = models.ForeignKey(Capture, on_delete=models.CASCADE, related_name="+")
+    dst_capture = models.ForeignKey(
+        Capture, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     dst_seq = models.BigIntegerField()
     kind = models.CharField(max_length=16)
     inferred = models.BooleanField(default=False)
