@@ -151,6 +151,9 @@ else:
 # --- Privacy: the policy applied at capture time ("none" keeps everything as captured) ----------
 PRIVACY_POLICY = os.environ.get("DELTATRACE_PRIVACY_POLICY", "default")
 
+# --- Ingest: JSONL files at least this big are parsed in a second process (-1: never) -----------
+INGEST_PIPELINE_MIN_BYTES = int(os.environ.get("DELTATRACE_INGEST_PIPELINE_MIN_BYTES", 8 << 20))
+
 # --- Background tasks (replays) ---------------------------------------------------------------
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 

@@ -17,6 +17,7 @@ from deltatrace.ingest.catalog import (
     register_capture,
     register_policy,
 )
+from deltatrace.ingest.pipeline import ingest_lines_in_child, use_pipeline
 from deltatrace.ingest.writer import (
     CaptureSummary,
     CaptureWriter,
@@ -42,8 +43,13 @@ def ingest_jsonl(
     strict: bool = False,
     transform: Transform | None = None,
     header_transform: Transform | None = None,
+    path: str | None = None,
 ) -> CaptureSummary:
-    """One JSONL capture stream: optional header line, then events."""
+    """One JSONL capture stream: optional header line, then events.
+
+    `path` names the file behind `fh` when there is one: a big file is then parsed by a second
+    process (see pipeline.py), with the same outcome.
+    """
     lines = _lines(fh)
     first = next(lines, None)
     default_key = Path(source).stem if source != "-" else "stdin"
@@ -80,6 +86,10 @@ def ingest_jsonl(
         assert first is not None
         writer.quarantine(1, first[1].decode("utf-8", "replace"), f"bad header: {header_error}")
     with bulk_mode():
+        if first is not None and path is not None and use_pipeline(path):
+            # The child reads the file itself, from the first line that is not the header.
+            ingest_lines_in_child(writer, path, first[0] if pending else first[0] + 1)
+            return writer.finish()
         for no, line in pending:
             writer.add_line(no, line)
         if first is not None:
@@ -178,7 +188,7 @@ def ingest_paths(
             summary = ingest_jsonl(inc, sys.stdin.buffer, "-", **opts)
         else:
             with open(p, "rb", buffering=1 << 20) as fh:
-                summary = ingest_jsonl(inc, fh, p, **opts)
+                summary = ingest_jsonl(inc, fh, p, path=p, **opts)
         register_capture(Capture.objects.get(pk=summary.id), actor)
         summaries.append(summary)
     return {

@@ -1,0 +1,171 @@
+"""Big files are parsed in a second process: the outcome is exactly that of the one-process path."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from deltatrace.ingest import writer
+from deltatrace.models import Capture, Edge, Event, Incident, QuarantinedLine
+from tests.ingest.conftest import T0, header, tick
+
+pytestmark = pytest.mark.django_db
+
+
+def order(seq: int, cl: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "seq": seq,
+        "kind": "Order",
+        "ts_ns": T0 + seq * 1000,
+        "keys": {"symbol": "ACME", "cl_ord_id": cl},
+        "payload": {"side": "BUY", "qty": 100, "price": "100.01"},
+        **extra,
+    }
+
+
+def report(seq: int, cl: str, exec_id: str) -> dict[str, Any]:
+    return {
+        "seq": seq,
+        "kind": "ExecReport",
+        "ts_ns": T0 + seq * 1000,
+        "keys": {"cl_ord_id": cl, "order_id": "O1", "exec_id": exec_id},
+        "payload": {"exec_type": "TRADE"},
+    }
+
+
+def fill(seq: int, exec_id: str) -> dict[str, Any]:
+    return {
+        "seq": seq,
+        "kind": "Fill",
+        "ts_ns": T0 + seq * 1000,
+        "keys": {"exec_id": exec_id},
+        "payload": {"last_qty": 100, "last_px": "100.01"},
+    }
+
+
+def messy_capture(path: Path) -> Path:
+    """Every kind of line the writer treats differently, spread over several small batches."""
+    lines: list[bytes] = [b"", json.dumps(header("gw-1")).encode(), b"   "]
+    for i in range(1, 40):
+        lines.append(json.dumps(tick(i)).encode())
+    lines += [
+        b"{broken",
+        json.dumps({"seq": 41, "kind": "Nope", "ts_ns": T0}).encode(),
+        json.dumps(order(42, "C1")).encode(),
+        json.dumps(order(43, "C2", keys={"cl_ord_id": "C2", "orig_cl_ord_id": "C1"})).encode(),
+        json.dumps(report(44, "C2", "E1")).encode(),
+        json.dumps(fill(45, "E1")).encode(),
+        # A parent on another host's capture, which does not exist yet.
+        json.dumps(
+            tick(46, parents=[{"capture": "md-1", "seq": 7, "kind": "send_receive"}])
+        ).encode(),
+        json.dumps(tick(10)).encode(),  # a true duplicate
+        json.dumps(tick(11, payload={"bid": "1"})).encode(),  # same seq, other content
+        json.dumps(tick(47, ts_ns="soon")).encode(),
+    ]
+    lines += [json.dumps(tick(i)).encode() for i in range(48, 70)]
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return path
+
+
+def ingest(path: Path, incident: str, *extra: str) -> dict[str, Any]:
+    out = io.StringIO()
+    call_command("ingest", str(path), "--incident", incident, "--json", *extra, stdout=out)
+    result: dict[str, Any] = json.loads(out.getvalue())
+    return result
+
+
+def contents(incident: str) -> dict[str, Any]:
+    inc = Incident.objects.get(name=incident)
+    keys = dict(Capture.objects.filter(incident=inc).values_list("pk", "key"))
+    event_fields = [f.attname for f in Event._meta.concrete_fields if f.attname != "id"]
+    events = [
+        {**e, "capture_id": keys[e["capture_id"]], "incident_id": None}
+        for e in Event.objects.filter(incident=inc)
+        .order_by("capture_id", "seq")
+        .values(*event_fields)
+    ]
+    edges = sorted(
+        (keys[s], ss, keys[d], ds, k, inf)
+        for s, ss, d, ds, k, inf in Edge.objects.filter(incident=inc).values_list(
+            "src_capture_id", "src_seq", "dst_capture_id", "dst_seq", "kind", "inferred"
+        )
+    )
+    quarantine = list(
+        QuarantinedLine.objects.filter(incident=inc)
+        .order_by("line_no")
+        .values_list("line_no", "raw", "reason")
+    )
+    captures = sorted(
+        Capture.objects.filter(incident=inc).values_list(
+            "key", "event_count", "quarantined_count", "seq_gaps", "digest"
+        )
+    )
+    window = (inc.start_ns, inc.end_ns, inc.event_count, inc.quarantined_count)
+    return {
+        "events": events,
+        "edges": edges,
+        "quarantine": quarantine,
+        "captures": captures,
+        "window": window,
+    }
+
+
+def strip_ids(summary: dict[str, Any]) -> dict[str, Any]:
+    summary = {k: v for k, v in summary.items() if k not in ("incident", "incident_id")}
+    summary["captures"] = [{k: v for k, v in c.items() if k != "id"} for c in summary["captures"]]
+    return summary
+
+
+def test_the_second_process_stores_exactly_what_one_process_stores(tmp_path, settings, monkeypatch):
+    monkeypatch.setattr(writer, "BATCH", 7)  # many batches, inherited by the forked parser
+    path = messy_capture(tmp_path / "gw-1.jsonl")
+    settings.INGEST_PIPELINE_MIN_BYTES = -1
+    one = ingest(path, "one-process")
+    settings.INGEST_PIPELINE_MIN_BYTES = 0
+    two = ingest(path, "two-processes")
+
+    assert strip_ids(two) == strip_ids(one)
+    assert (one["accepted"], one["duplicates"], one["quarantined"]) == (66, 1, 4)
+    assert contents("two-processes") == contents("one-process")
+    reasons = one["captures"][0]["quarantine_reasons"]
+    assert reasons == two["captures"][0]["quarantine_reasons"] and len(reasons) == 4
+    assert [c[0] for c in contents("two-processes")["captures"]] == ["gw-1", "md-1"]
+
+
+def test_running_it_again_adds_nothing(tmp_path, settings):
+    settings.INGEST_PIPELINE_MIN_BYTES = 0
+    path = messy_capture(tmp_path / "gw-1.jsonl")
+    first = ingest(path, "inc")
+    before = contents("inc")
+    again = ingest(path, "inc")
+    assert (again["accepted"], again["duplicates"]) == (0, first["accepted"] + 1)
+    assert contents("inc") == before
+
+
+def test_strict_stops_at_the_same_line_with_the_same_message(tmp_path, settings):
+    path = messy_capture(tmp_path / "gw-1.jsonl")
+    messages = []
+    for threshold, incident in ((-1, "one-process"), (0, "two-processes")):
+        settings.INGEST_PIPELINE_MIN_BYTES = threshold
+        with pytest.raises(CommandError) as err:
+            ingest(path, incident, "--strict")
+        messages.append(str(err.value))
+    assert messages[0] == messages[1]
+    assert "line 43" in messages[1] and "invalid JSON" in messages[1]
+
+
+def test_a_file_without_a_header_is_parsed_from_its_first_line(tmp_path, settings):
+    settings.INGEST_PIPELINE_MIN_BYTES = 0
+    path = tmp_path / "md-1.jsonl"
+    path.write_bytes(b"\n".join(json.dumps(tick(i)).encode() for i in range(1, 6)) + b"\n")
+    summary = ingest(path, "inc")
+    assert summary["accepted"] == 5
+    assert list(Event.objects.order_by("seq").values_list("seq", flat=True)) == [1, 2, 3, 4, 5]
+    assert Capture.objects.get().key == "md-1"
