@@ -158,13 +158,20 @@ class BookSide:
         return [(levels[k].price, levels[k].qty) for k in self.keys[: -n - 1 : -1]] if n > 0 else []
 
 
+Top = tuple[Decimal | None, int, Decimal | None, int]
+EMPTY_TOP: Top = (None, 0, None, 0)
+
+
 class OrderBook:
-    __slots__ = ("asks", "bids", "symbol")
+    __slots__ = ("asks", "bids", "last_top", "symbol")
 
     def __init__(self, symbol: str) -> None:
         self.symbol = symbol
         self.bids = BookSide(is_bid=True)
         self.asks = BookSide(is_bid=False)
+        # top() as of the engine's last event on this book; only the engine changes the book, and
+        # it records the top after each change, so this is also the top before the next one.
+        self.last_top: Top = EMPTY_TOP
 
     def side(self, side: str) -> BookSide:
         return self.bids if side == BUY else self.asks
@@ -172,13 +179,17 @@ class OrderBook:
     def opposite(self, side: str) -> BookSide:
         return self.asks if side == BUY else self.bids
 
-    def top(self) -> tuple[Decimal | None, int, Decimal | None, int]:
+    def top(self) -> Top:
         """(bid, bid_size, ask, ask_size); a missing side is (None, 0)."""
-        b = self.bids.best()
-        a = self.asks.best()
-        return (
-            b.price if b else None,
-            b.qty if b else 0,
-            a.price if a else None,
-            a.qty if a else 0,
-        )
+        bids = self.bids
+        asks = self.asks
+        if bids.keys:
+            b = bids.levels[bids.keys[-1]]
+            if asks.keys:
+                a = asks.levels[asks.keys[-1]]
+                return (b.price, b.qty, a.price, a.qty)
+            return (b.price, b.qty, None, 0)
+        if asks.keys:
+            a = asks.levels[asks.keys[-1]]
+            return (None, 0, a.price, a.qty)
+        return EMPTY_TOP

@@ -62,11 +62,16 @@ Listener = Callable[[ExecReport], None]
 
 
 class MatchingEngine:
-    def __init__(self, venue: str = "XSIM", self_match: str = "cancel_aggressor") -> None:
+    def __init__(
+        self, venue: str = "XSIM", self_match: str = "cancel_aggressor", market_data: bool = True
+    ) -> None:
+        """``market_data=False``: publish no MDUpdates (``drain_market_data`` stays empty), for
+        a host that never reads them; reports and book state are the same either way."""
         if self_match not in SELF_MATCH_MODES:
             raise ValueError(f"self_match must be one of {SELF_MATCH_MODES}, not {self_match!r}")
         self.venue = venue
         self.self_match = self_match
+        self.market_data = market_data
         self._books: dict[str, OrderBook] = {}
         self._orders: dict[str, Order] = {}  # every ClOrdID an order has had -> the order
         self._by_id: dict[str, Order] = {}
@@ -84,7 +89,9 @@ class MatchingEngine:
         self._listeners.append(listener)
 
     def submit(self, order: NewOrder, ts_ns: int) -> list[ExecReport]:
-        error = self._invalid(order)
+        cl = order.cl_ord_id
+        # ClOrdID uniqueness is the venue's to check; the rest is the order's own shape
+        error = f"duplicate ClOrdID {cl}" if cl and cl in self._orders else order_error(order)
         if error:
             return self._emit(
                 [reject_report(self.venue, self._next_exec_id(), order, ts_ns, error)]
@@ -102,10 +109,10 @@ class MatchingEngine:
             order.account,
             order.strategy,
         )
-        self._orders[o.cl_ord_id] = o
+        self._orders[cl] = o
         self._by_id[o.order_id] = o
-        book = self._book(o.symbol)
-        before = book.top()
+        book = self._books.get(o.symbol) or self._book(o.symbol)
+        before = book.last_top
         if o.tif == FOK and self._fillable(o, book) < o.order_qty:
             o.status = OS_REJECTED
             o.leaves = 0
@@ -121,8 +128,8 @@ class MatchingEngine:
         if error:
             return self._emit([self._cancel_reject(req.cl_ord_id, req, o, ts_ns, error)])
         assert o is not None
-        book = self._book(o.symbol)
-        before = book.top()
+        book = self._books[o.symbol]  # o was found, so its book exists
+        before = book.last_top
         orig = o.cl_ord_id
         self._rename(o, req.cl_ord_id)
         reports = [self._cancel_order(o, book, ts_ns, "", orig)]
@@ -140,7 +147,7 @@ class MatchingEngine:
             return self._emit([self._cancel_reject(req.cl_ord_id, req, o, ts_ns, error)])
         assert o is not None and o.price is not None
         book = self._book(o.symbol)
-        before = book.top()
+        before = book.last_top
         side = book.side(o.side)
         new_price = o.price if req.price is None else req.price
         keeps_priority = new_price == o.price and req.qty <= o.order_qty
@@ -307,11 +314,6 @@ class MatchingEngine:
 
     # ---- validation -------------------------------------------------------------------------
 
-    def _invalid(self, order: NewOrder) -> str:
-        if order.cl_ord_id and order.cl_ord_id in self._orders:
-            return f"duplicate ClOrdID {order.cl_ord_id}"
-        return order_error(order)
-
     def _target(
         self, orig_cl_ord_id: str, cl_ord_id: str, symbol: str, what: str
     ) -> tuple[Order | None, str]:
@@ -341,7 +343,33 @@ class MatchingEngine:
     def _report(
         self, o: Order, exec_type: str, ts_ns: int, text: str = "", orig: str = ""
     ) -> ExecReport:
-        return self._snapshot(o, exec_type, ts_ns, text=text, orig=orig)
+        # _snapshot with no trade, spelled out: one report per engine event on the hot path.
+        self._n_exec += 1
+        cum = o.cum_qty
+        return ExecReport(
+            self.venue,
+            o.order_id,
+            f"{self.venue}-E{self._n_exec}",
+            o.cl_ord_id,
+            o.symbol,
+            o.side,
+            exec_type,
+            o.status,
+            o.order_qty,
+            cum,
+            o.leaves,
+            _CTX.divide(o.notional, cum) if cum else _ZERO,
+            ts_ns,
+            o.price,
+            o.ord_type,
+            o.tif,
+            0,
+            None,
+            orig,
+            o.account,
+            o.strategy,
+            text,
+        )
 
     def _snapshot(
         self,
@@ -406,7 +434,9 @@ class MatchingEngine:
         reports: list[ExecReport],
         ts_ns: int,
     ) -> None:
-        after = book.top()
+        if not self.market_data:
+            return
+        after = book.last_top = book.top()
         volume = 0
         last: ExecReport | None = None
         for r in reports:
@@ -414,7 +444,7 @@ class MatchingEngine:
             if r.last_qty and r.side == BUY:
                 volume += r.last_qty
                 last = r
-        if after == before and not volume:
+        if not volume and after == before:
             return
         self._md.append(
             MDUpdate(
@@ -437,7 +467,9 @@ class MatchingEngine:
         return book
 
     def _emit(self, reports: list[ExecReport]) -> list[ExecReport]:
-        for listener in self._listeners:
-            for r in reports:
-                listener(r)
+        listeners = self._listeners
+        if listeners:
+            for listener in listeners:
+                for r in reports:
+                    listener(r)
         return reports

@@ -8,8 +8,9 @@ strings); ``to_keys()`` gives the event's correlation keys.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 # Sides, order types, time in force.
@@ -164,6 +165,7 @@ class ExecReport:
         return self.last_qty > 0
 
     def to_payload(self) -> dict[str, Any]:
+        price = self.price
         payload: dict[str, Any] = {
             "exec_type": self.exec_type,
             "ord_status": self.ord_status,
@@ -172,7 +174,7 @@ class ExecReport:
             "cum_qty": self.cum_qty,
             "leaves_qty": self.leaves_qty,
             "avg_px": str(self.avg_px),
-            "price": px(self.price),
+            "price": None if price is None else str(price),
             "type": self.ord_type,
             "tif": self.tif,
             "venue": self.venue,
@@ -194,13 +196,24 @@ class ExecReport:
         }
 
     def to_keys(self) -> dict[str, str]:
-        return _keys(
-            symbol=self.symbol,
-            cl_ord_id=self.cl_ord_id,
-            orig_cl_ord_id=self.orig_cl_ord_id,
-            order_id=self.order_id,
-            exec_id=self.exec_id,
-        )
+        # _keys(...) spelled out (one call per recorded report): non-empty values, in this order
+        keys = {"symbol": self.symbol} if self.symbol else {}
+        if self.cl_ord_id:
+            keys["cl_ord_id"] = self.cl_ord_id
+        if self.orig_cl_ord_id:
+            keys["orig_cl_ord_id"] = self.orig_cl_ord_id
+        if self.order_id:
+            keys["order_id"] = self.order_id
+        if self.exec_id:
+            keys["exec_id"] = self.exec_id
+        return keys
+
+    def copy(self) -> ExecReport:
+        """A copy (``dataclasses.replace(self)``, without its per-field introspection)."""
+        return ExecReport(*_exec_report_fields(self))
+
+
+_exec_report_fields = attrgetter(*(f.name for f in fields(ExecReport) if f.init))
 
 
 def _bad_price(p: object) -> bool:
@@ -302,7 +315,10 @@ class RiskResult:
         return payload
 
     def to_keys(self) -> dict[str, str]:
-        return _keys(symbol=self.symbol, cl_ord_id=self.cl_ord_id)
+        keys = {"symbol": self.symbol} if self.symbol else {}
+        if self.cl_ord_id:
+            keys["cl_ord_id"] = self.cl_ord_id
+        return keys
 
 
 @dataclass(frozen=True)

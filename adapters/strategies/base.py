@@ -122,6 +122,8 @@ class Strategy:
         self.params = {**self.default_params, **(params or {})}
         self.stages = {cls.name: cls(self.params) for cls in self.stage_classes}
         self._ordered: list[Stage] | None = None  # stages in pipeline order, built on first use
+        # kind -> the stages whose ``consumes`` holds it, in pipeline order (``consumes`` is fixed)
+        self._routes: dict[str, list[Stage]] = {}
 
     @classmethod
     def code_digest(cls) -> str:
@@ -139,26 +141,34 @@ class Strategy:
         capture, seq = ev.ref
         results: list[tuple[Ref, Emitted]] = []
         queue = [ev]
-        stages = self._ordered
-        if stages is None:
-            stages = self._ordered = [self.stages[cls.name] for cls in self.stage_classes]
+        routes = self._routes
         i = 0
         while i < len(queue):
             cur = queue[i]
             i += 1
-            kind = cur.kind
+            stages = routes.get(cur.kind)
+            if stages is None:
+                stages = self._route(cur.kind)
             for stage in stages:
-                if kind not in stage.consumes:
-                    continue
                 outbox: list[Emitted] = []
                 ctx.outbox = outbox
                 stage.on_event(cur, ctx)
                 for out in outbox:
                     ref = (capture, seq + len(results) + 1)
                     results.append((ref, out))
-                    queue.append(StrategyEvent(out.kind, ctx.now_ns, out.keys, out.payload, ref))
+                    if routes.get(out.kind, True):  # an output no stage consumes is not routed
+                        queue.append(
+                            StrategyEvent(out.kind, ctx.now_ns, out.keys, out.payload, ref)
+                        )
         ctx.outbox = []
         return results
+
+    def _route(self, kind: str) -> list[Stage]:
+        stages = self._ordered
+        if stages is None:
+            stages = self._ordered = [self.stages[cls.name] for cls in self.stage_classes]
+        route = self._routes[kind] = [s for s in stages if kind in s.consumes]
+        return route
 
     def identity(self) -> dict[str, Any]:
         return {

@@ -32,8 +32,12 @@ class HostClock:
         self._interval = -1
         self._err = 0
         self._last = 0
+        self._last_true = -1  # true time of the last reading, which ``_last`` holds
 
     def read(self, true_ns: int) -> int:
+        if true_ns == self._last_true:
+            return self._last  # a host reads its clock several times per instant: same value
+        self._last_true = true_ns
         elapsed = true_ns - self.start
         if self.sync_error:
             interval = elapsed // self.sync_interval
@@ -66,7 +70,9 @@ class HLC:
 
     def recv(self, pt: int, ml: int, mc: int) -> list[int]:
         old = self.l
-        new = max(old, ml, pt)
+        new = old if old >= ml else ml  # max(old, ml, pt), without the builtin call
+        if pt > new:
+            new = pt
         if new == old and new == ml:
             self.c = max(self.c, mc) + 1
         elif new == old:

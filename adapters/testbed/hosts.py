@@ -89,13 +89,16 @@ class FeedHost:
             "bid_size": 100 + 100 * int(rng.random() * 19),
             "ask_size": 100 + 100 * int(rng.random() * 19),
         }
-        ev = self.w.record("MDTick", "md", self.keys, payload, [])
-        msg = msg_of(self.w, ev)
+        w = self.w
+        ev = w.record("MDTick", "md", self.keys, payload, [])
+        msg = ("MDTick", self.keys, payload, w.capture, ev["seq"], ev["hlc"])
         for send in self.subscribers:
             send(msg)
         self.left -= 1
         if self.left > 0:
-            self.w.sim.after(self.interval + int(rng.random() * (self.interval // 4)), self.tick)
+            sim = w.sim
+            delay = self.interval + int(rng.random() * (self.interval // 4))
+            sim.push(sim.now + delay, self.tick, ())
 
 
 class StrategyHost:
@@ -109,9 +112,8 @@ class StrategyHost:
 
     def receive(self, msg: Msg) -> None:
         kind = msg[0]
-        ev = self.w.record(
-            kind, STRATEGY_INPUT_LANES[kind], msg[1], msg[2], sr(msg), remote_hlc=msg[5]
-        )
+        parents = [{"capture": msg[3], "seq": msg[4], "kind": "send_receive"}]  # sr(msg)
+        ev = self.w.record(kind, STRATEGY_INPUT_LANES[kind], msg[1], msg[2], parents, None, msg[5])
         self._run(ev)
 
     def on_link(self, event: str, peer: str) -> None:
@@ -121,19 +123,27 @@ class StrategyHost:
     def _run(self, ev: dict[str, Any]) -> None:
         w = self.w
         ts = ev["ts_ns"]
-        self.ctx.now_ns = ts
-        sev = StrategyEvent(ev["kind"], ts, ev["keys"], ev["payload"], (w.capture, ev["seq"]))
-        for ref, out in self.strategy.handle(sev, self.ctx):
-            parents = []
+        ctx = self.ctx
+        ctx.now_ns = ts
+        capture = w.capture
+        sev = StrategyEvent(ev["kind"], ts, ev["keys"], ev["payload"], (capture, ev["seq"]))
+        outputs = self.strategy.handle(sev, ctx)
+        if not outputs:
+            return
+        kinds = w.kinds
+        record = w.record
+        for ref, out in outputs:
+            kind = out.kind
+            parents: list[dict[str, Any]] = []
             for cap, seq in out.parents:
-                p: dict[str, Any] = {"seq": seq, "kind": edge_kind(w.kinds[seq], out.kind)}
-                if cap != w.capture:
-                    p = {"capture": cap, "seq": seq, "kind": "causal"}
-                parents.append(p)
-            rec = w.record(out.kind, out.lane, out.keys, out.payload, parents, ts_ns=ts)
+                if cap == capture:
+                    parents.append({"seq": seq, "kind": edge_kind(kinds[seq], kind)})
+                else:
+                    parents.append({"capture": cap, "seq": seq, "kind": "causal"})
+            rec = record(kind, out.lane, out.keys, out.payload, parents, ts)
             assert rec["seq"] == ref[1], "outputs must follow their input with consecutive seqs"
-            if out.kind == "Order":
-                self.send_order(msg_of(w, rec))
+            if kind == "Order":
+                self.send_order((kind, out.keys, out.payload, capture, rec["seq"], rec["hlc"]))
 
 
 def to_request(keys: dict[str, str], p: dict[str, Any], strategy: str) -> Any:

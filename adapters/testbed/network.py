@@ -57,11 +57,12 @@ class Link:
         delay = spec.latency_ns
         if spec.jitter_ns:
             delay += int(self.rng.random() * (spec.jitter_ns + 1))
-        arrival = self.sim.now + delay
+        sim = self.sim
+        arrival = sim.now + delay
         if arrival < self.last_arrival:
             arrival = self.last_arrival  # FIFO: no overtaking on one session
         self.last_arrival = arrival
-        self.sim.at(arrival, self.deliver, msg)
+        sim.push(arrival, self.deliver, (msg,))
 
     def _schedule(self, msg: Any) -> None:
         spec = self.spec

@@ -23,6 +23,11 @@ class Sim:
         now = self.now
         heappush(self._queue, (when_ns if when_ns > now else now, self._counter, fn, args))
 
+    def push(self, when_ns: int, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        """``at(when_ns, fn, *args)`` for a caller that never schedules into the past."""
+        self._counter += 1
+        heappush(self._queue, (when_ns, self._counter, fn, args))
+
     def after(self, delay_ns: int, fn: Callable[..., Any], *args: Any) -> None:
         self.at(self.now + delay_ns, fn, *args)
 

@@ -80,7 +80,7 @@ class RemoteEngine:
 
     def order(self, cl_ord_id: str) -> ExecReport | None:
         r = self.last.get(cl_ord_id)
-        return None if r is None else dataclasses.replace(r)
+        return None if r is None else r.copy()
 
     def deliver(self, r: ExecReport) -> None:
         self.last[r.cl_ord_id] = r
@@ -118,8 +118,8 @@ class GatewayHost:
 
     def on_order(self, msg: Msg) -> None:
         w = self.w
-        _, keys, payload, *_ = msg
-        ev = w.record("Order", "risk", keys, payload, sr(msg), remote_hlc=msg[5])
+        keys, payload = msg[1], msg[2]
+        ev = w.record("Order", "risk", keys, payload, sr(msg), None, msg[5])
         cl = keys["cl_ord_id"]
         if cl in self.seen:  # a resend of an order already handled: answer with its last state
             last = self.seen[cl]
@@ -137,11 +137,18 @@ class GatewayHost:
         else:
             results, reports = self.risk.replace_with_checks(req, ts)
         sender = ev
-        for r in results:
+        if results:
+            # One order's checks share their keys and parent: record them with one dict each
+            # (events are never changed once recorded, so the lines come out the same).
             parents = [{"seq": ev["seq"], "kind": "order_risk"}]
-            sender = w.record("RiskCheck", "risk", r.to_keys(), r.to_payload(), parents)
-            if not r.passed:
-                self.to_strategy(msg_of(w, sender))
+            first = results[0]
+            rkeys = first.to_keys()
+            for r in results:
+                same = r.cl_ord_id == first.cl_ord_id and r.symbol == first.symbol
+                rk = rkeys if same else r.to_keys()
+                sender = w.record("RiskCheck", "risk", rk, r.to_payload(), parents)
+                if r.result != "pass":  # not r.passed
+                    self.to_strategy(msg_of(w, sender))
         for rep in reports:
             parents = [{"seq": ev["seq"], "kind": "order_report"}]
             out = w.record("ExecReport", "risk", rep.to_keys(), rep.to_payload(), parents)
@@ -201,8 +208,9 @@ class VenueHost:
     def on_order(self, item: tuple[Msg, Any]) -> None:
         msg, req = item
         w = self.w
-        w.hlc.recv(w.now(), msg[5][0], msg[5][1])
-        ts = w.now()
+        ts = w.now()  # a host clock reads the same twice at one instant: read it once
+        remote = msg[5]
+        w.hlc.recv(ts, remote[0], remote[1])
         engine = self.engine
         if isinstance(req, NewOrder):
             reports = engine.submit(req, ts)
@@ -215,38 +223,47 @@ class VenueHost:
     def on_tick(self, msg: Msg) -> None:
         """Requote the background liquidity at the tick's bid and ask (not recorded: the market)."""
         w = self.w
-        w.hlc.recv(w.now(), msg[5][0], msg[5][1])
-        p, sym = msg[2], msg[1]["symbol"]
         ts = w.now()
+        remote = msg[5]
+        w.hlc.recv(ts, remote[0], remote[1])
+        p, sym = msg[2], msg[1]["symbol"]
         engine = self.engine
+        bot = self.bot
+        prices = self._prices
+        n_bot = self.n_bot
         for side, px_s in ((BUY, p["bid"]), (SELL, p["ask"])):
-            cur = self.bot.get((sym, side))
+            cur = bot.get((sym, side))
             if cur is not None and cur[1] == px_s:
                 continue
-            reports: list[ExecReport] = []
             if cur is not None:
-                self.n_bot += 1
-                cancel = CancelRequest(f"BOT-{self.n_bot}", cur[0], sym, "BOT")
-                reports += engine.cancel(cancel, ts)
-            self.n_bot += 1
-            cl = f"BOT-{self.n_bot}"
-            price = self._prices.get(px_s)
+                n_bot += 1
+                reports = engine.cancel(CancelRequest(f"BOT-{n_bot}", cur[0], sym, "BOT"), ts)
+            else:
+                reports = []
+            n_bot += 1
+            cl = f"BOT-{n_bot}"
+            price = prices.get(px_s)
             if price is None:
-                price = self._prices[px_s] = Decimal(px_s)
-            order = NewOrder(cl, sym, side, self.bot_size, price, account="BOT")
+                price = prices[px_s] = Decimal(px_s)
+            order = NewOrder(cl, sym, side, self.bot_size, price, "LIMIT", "DAY", "BOT")
             reports += engine.submit(order, ts)
-            self.bot[(sym, side)] = (cl, px_s)
-            self._record(reports, msg)
-        engine.drain_market_data()
+            bot[(sym, side)] = (cl, px_s)
+            for rep in reports:
+                if rep.account != "BOT":  # most requotes touch only the bot's own orders
+                    self._record(reports, msg)
+                    break
+        self.n_bot = n_bot
+        engine.drain_market_data()  # the feed is the market data here: the venue's is not read
 
     def _record(self, reports: list[ExecReport], cause: Msg) -> None:
         w = self.w
         for rep in reports:
             if rep.account == "BOT":
                 continue
-            ev = w.record("ExecReport", "venue", rep.to_keys(), rep.to_payload(), sr(cause))
+            keys = rep.to_keys()  # a report and its Fill share keys (never changed once recorded)
+            ev = w.record("ExecReport", "venue", keys, rep.to_payload(), sr(cause))
             self.to_gateway((msg_of(w, ev), rep))
-            if rep.is_fill:
+            if rep.last_qty > 0:  # rep.is_fill
                 parents = [{"seq": ev["seq"], "kind": "report_fill"}]
-                fill = w.record("Fill", "venue", rep.to_keys(), rep.fill_payload(), parents)
+                fill = w.record("Fill", "venue", keys, rep.fill_payload(), parents)
                 self.to_gateway((msg_of(w, fill), None))

@@ -85,7 +85,9 @@ class World:
             return lk
 
         self.strategy_host = StrategyHost(w["strategy"], self.strategy, seed, self._send_order)
-        self.venue_host = VenueHost(w["venue"], MatchingEngine("XSIM"), self._venue_out)
+        self.venue_host = VenueHost(
+            w["venue"], MatchingEngine("XSIM", market_data=False), self._venue_out
+        )
         self.gateway = GatewayHost(
             w["gateway"],
             "XSIM",
@@ -124,6 +126,11 @@ class World:
             self.gateway.on_report,
         )
         install_partitions(md)
+        # Hosts were built before their links: hand them the links' send directly from now on
+        # (the _gw_*/_venue_out forwarders would only add a call per message).
+        self.gateway.to_venue = self.g2v.send
+        self.gateway.to_strategy = self.g2s.send
+        self.venue_host.to_gateway = self.v2g.send
         self.feed = FeedHost(
             w["feed"],
             rng["feed"],
@@ -210,7 +217,7 @@ def run_scenario(name: str, seed: int, out_dir: Path, ticks: int | None = None) 
                 "path": path.name,
                 "capture": w.capture,
                 "host_role": role,
-                "events": len(w.events),
+                "events": w.count,
                 "sha256": hashlib.sha256(data).hexdigest(),
             }
         )

@@ -76,10 +76,10 @@ def apply(engine: MatchingEngine, i: int, op: tuple, cl_ids: list[str]) -> list[
 
 
 def run(
-    stream: list[tuple], mode: str
+    stream: list[tuple], mode: str, market_data: bool = True
 ) -> tuple[MatchingEngine, list[list[ExecReport]], list[MDUpdate]]:
     """Apply a stream; returns the engine, the reports per operation and the market data."""
-    engine = MatchingEngine("XSIM", self_match=mode)
+    engine = MatchingEngine("XSIM", self_match=mode, market_data=market_data)
     cl_ids: list[str] = []
     out = [apply(engine, i, op, cl_ids) for i, op in enumerate(stream)]
     return engine, out, engine.drain_market_data()
@@ -194,6 +194,20 @@ def test_the_same_stream_gives_the_same_reports_and_market_data(
     assert md1 == md2
     exec_ids = [r.exec_id for ops in first for r in ops]
     assert len(exec_ids) == len(set(exec_ids))
+
+
+@settings(max_examples=60, deadline=None)
+@given(streams, modes)
+def test_an_engine_without_market_data_gives_the_same_reports_and_book(
+    stream: list[tuple], mode: str
+) -> None:
+    with_md, first, _ = run(stream, mode)
+    without, second, md = run(stream, mode, market_data=False)
+    assert first == second
+    assert md == []
+    assert without.depth("ACME", 10) == with_md.depth("ACME", 10)
+    assert without.top_of_book("ACME") == with_md.top_of_book("ACME")
+    assert without.open_orders() == with_md.open_orders()
 
 
 @settings(max_examples=100, deadline=None)

@@ -1,14 +1,16 @@
-"""The capture writer serialises all events in one orjson call; lines must equal one call each."""
+"""The capture writer serialises events in orjson batches as it goes; lines must equal one call
+each, however the events fall into batches."""
 
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import orjson
 
 from adapters.testbed.clock import HostClock
 from adapters.testbed.sim import Sim
-from adapters.testbed.writer import _SENTINEL, CaptureWriter
+from adapters.testbed.writer import _SENTINEL, CHUNK, CaptureWriter
 
 
 def _writer() -> CaptureWriter:
@@ -16,28 +18,43 @@ def _writer() -> CaptureWriter:
     return CaptureWriter(header, Sim(0), HostClock(0, random.Random(1)))
 
 
-def _expected(w: CaptureWriter) -> bytes:
-    return b"".join(orjson.dumps(x) + b"\n" for x in [w.header, *w.events])
+def _expected(w: CaptureWriter, recorded: list[dict[str, Any]]) -> bytes:
+    return b"".join(orjson.dumps(x) + b"\n" for x in [w.header, *recorded])
 
 
 def test_batched_dump_equals_one_line_per_event() -> None:
     w = _writer()
-    for i in range(50):
+    recorded = []
+    for i in range(2 * CHUNK + 7):  # two full batches and a partial one
         parents = [{"seq": i, "kind": "causal"}, {"seq": i - 1, "kind": "causal"}] if i > 1 else []
-        w.record("Annotation", "x", {"k": f"v{i}"}, {"n": i, "t": "},{", "z": [0, {}]}, parents)
-    assert w.dump() == _expected(w)
+        payload = {"n": i, "t": "},{", "z": [0, {}]}
+        recorded.append(w.record("Annotation", "x", {"k": f"v{i}"}, payload, parents))
+    assert w.dump() == _expected(w, recorded)
+    assert w.count == len(recorded)
+    assert w.events == recorded
 
 
 def test_an_event_holding_the_separator_text_still_dumps_exactly() -> None:
     w = _writer()
-    w.record("Annotation", "x", {}, {"text": _SENTINEL}, [])
-    w.record("Annotation", "x", {}, {"text": "plain"}, [])
-    assert w.dump() == _expected(w)
+    recorded = [
+        w.record("Annotation", "x", {}, {"text": _SENTINEL}, []),
+        w.record("Annotation", "x", {}, {"text": "plain"}, []),
+    ]
+    assert w.dump() == _expected(w, recorded)
     assert len(w.dump().splitlines()) == 3
 
 
 def test_empty_and_single_event_captures_dump() -> None:
     w = _writer()
-    assert w.dump() == _expected(w)
-    w.record("Annotation", "x", {}, {}, [])
-    assert w.dump() == _expected(w)
+    assert w.dump() == _expected(w, [])
+    recorded = [w.record("Annotation", "x", {}, {}, [])]
+    assert w.dump() == _expected(w, recorded)
+
+
+def test_dump_can_be_repeated_and_recording_go_on() -> None:
+    w = _writer()
+    recorded = [w.record("Annotation", "x", {}, {"i": i}, []) for i in range(CHUNK + 1)]
+    first = w.dump()
+    assert w.dump() == first == _expected(w, recorded)
+    recorded += [w.record("Annotation", "x", {}, {"i": i}, []) for i in range(3)]
+    assert w.dump() == _expected(w, recorded)
