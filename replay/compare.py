@@ -56,6 +56,8 @@ class Node:
 
 _KEYSET = frozenset(KEY_FIELDS)
 _SORTED = orjson.OPT_SORT_KEYS
+# Value types _plain must look into (or reject); any other value is plain by itself.
+_NESTED = frozenset({dict, list, tuple, float})
 
 
 def norm_keys(keys: dict[str, str]) -> dict[str, str]:
@@ -68,6 +70,12 @@ def _plain(value: Any) -> bool:
     """No floats and ASCII keys: then canonical_json is exactly orjson's sorted-key output."""
     t = type(value)
     if t is dict:
+        # The common flat payload in C calls: ASCII keys and no float or container value.
+        try:
+            if all(map(str.isascii, value)) and _NESTED.isdisjoint(map(type, value.values())):
+                return True
+        except TypeError:  # a key that is not a str: the loop below decides (and raises)
+            pass
         for k, v in value.items():
             if not k.isascii():
                 return False

@@ -1,13 +1,17 @@
 """The thin database layer: an incident's captures, events and edges as plain values, fast.
 
-Events are read with one raw ``SELECT ... ORDER BY`` (already close to the merge order, so the merge's
-sort has little to do) and payloads parsed with orjson; no ORM objects per event.
+Loading a million events is dominated by the sqlite3 module turning column values into Python
+objects, so each capture is read with only the columns it needs (no incident or capture id per row),
+in seq order off the unique ``(capture, seq)`` index, and its causes in the order of the
+``edge_unique`` index (no sort step). Payloads are parsed with orjson; no ORM objects per event.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import itertools
+import sqlite3
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -17,21 +21,29 @@ from replay.engine import CaptureInfo, IncidentData, gc_paused
 from replay.merge import Ev
 from replay.sandbox import ReplayError, ReplayRefused
 
-# Per-capture seq order comes off the unique index; the merge's sort then only interleaves runs.
+# Each capture's events in seq order come off the unique (capture, seq) index; the merge's sort then
+# only interleaves runs. Captures belong to one incident, the filter on it is only a safeguard.
 EVENT_SQL = (
-    "SELECT capture_id, seq, kind, ts_ns, recv_ts_ns, hlc_l, hlc_c, host, lane, symbol, cl_ord_id, "
+    "SELECT seq, kind, ts_ns, recv_ts_ns, hlc_l, hlc_c, host, lane, symbol, cl_ord_id, "
     "orig_cl_ord_id, order_id, exec_id, signal_id, plan_id, payload FROM deltatrace_event "
     "WHERE incident_id = %s AND capture_id = %s ORDER BY seq"
 )
 # What the merge and the clock checks need, for captures whose content the replay does not read.
 LIGHT_SQL = (
-    "SELECT capture_id, seq, kind, ts_ns, hlc_l, hlc_c, host, lane FROM deltatrace_event "
+    "SELECT seq, kind, ts_ns, hlc_l, hlc_c, host, lane FROM deltatrace_event "
     "WHERE incident_id = %s AND capture_id = %s ORDER BY seq"
 )
+# A capture's causes, in the order of the edge_unique index (dst_capture, dst_seq, src_capture,
+# src_seq, kind): SQLite walks that index instead of sorting the incident's edges.
 EDGE_SQL = (
-    "SELECT dst_capture_id, dst_seq, src_capture_id, src_seq, kind FROM deltatrace_edge "
-    "WHERE incident_id = %s ORDER BY dst_capture_id, dst_seq, src_capture_id, src_seq, kind"
+    "SELECT dst_seq, src_capture_id, src_seq, kind FROM deltatrace_edge "
+    "WHERE dst_capture_id = %s AND incident_id = %s "
+    "ORDER BY dst_seq, src_capture_id, src_seq, kind"
 )
+
+CHUNK = 50_000
+Parents = tuple[tuple[str, int, str], ...]
+_NO_PARENTS: Parents = ()
 
 
 def load_events(
@@ -43,122 +55,92 @@ def load_events(
 ) -> list[Ev]:
     """Events of one incident from a DB-API cursor (``qmark`` for the sqlite3 module's ``?``).
 
-    Captures in ``light`` come without keys and payloads (enough to merge and check clocks).
+    Events come capture by capture (in capture id order), each in seq order. Captures in ``light``
+    come without keys and payloads (enough to merge and check clocks).
     """
-    with gc_paused():
-        return _load_events(cursor, incident_id, keys_by_id, qmark, light)
-
-
-def _load_events(
-    cursor: Any,
-    incident_id: int,
-    keys_by_id: dict[int, str],
-    qmark: bool,
-    light: frozenset[int],
-) -> list[Ev]:
     fix = (lambda s: s.replace("%s", "?")) if qmark else (lambda s: s)
-    cursor.execute(fix(EDGE_SQL), [incident_id])
-    # capture id -> seq -> causes: int keys, no tuple per lookup.
-    parents: dict[int, dict[int, list[tuple[str, int, str]]]] = {c: {} for c in keys_by_id}
-    for dcap, dseq, scap, sseq, kind in cursor.fetchall():
-        src = keys_by_id.get(scap)
-        if src is not None and dcap in parents:
-            parents[dcap].setdefault(dseq, []).append((src, sseq, kind))
     out: list[Ev] = []
-    append = out.append
-    empty: tuple[tuple[str, int, str], ...] = ()
-    for cap_id in sorted(keys_by_id):
-        if cap_id not in light:
-            _load_full(
-                cursor, fix(EVENT_SQL), incident_id, cap_id, keys_by_id, parents[cap_id], out
-            )
-            continue
-        key = keys_by_id[cap_id]
-        get_parents = parents[cap_id].get
-        cursor.execute(fix(LIGHT_SQL), [incident_id, cap_id])
-        while True:
-            rows = cursor.fetchmany(20000)
-            if not rows:
-                break
-            for _cap, seq, kind, ts, hl, hc, host, lane in rows:
-                ps = get_parents(seq)
-                append(
-                    Ev(key, seq, kind, ts, hl, hc, host, lane, {}, {}, tuple(ps) if ps else empty)
-                )
+    with gc_paused():
+        for cap_id in sorted(keys_by_id):
+            parents = _parents(_rows(cursor, fix(EDGE_SQL), [cap_id, incident_id]), keys_by_id)
+            key = keys_by_id[cap_id]
+            if cap_id in light:
+                _light_rows(_rows(cursor, fix(LIGHT_SQL), [incident_id, cap_id]), key, parents, out)
+            else:
+                _full_rows(_rows(cursor, fix(EVENT_SQL), [incident_id, cap_id]), key, parents, out)
     return out
 
 
-def _load_full(
-    cursor: Any,
-    sql: str,
-    incident_id: int,
-    cap_id: int,
-    keys_by_id: dict[int, str],
-    cap_parents: dict[int, list[tuple[str, int, str]]],
-    out: list[Ev],
+def _rows(cursor: Any, sql: str, params: list[Any]) -> Iterable[tuple[Any, ...]]:
+    """The result rows. On SQLite straight off the sqlite3 cursor (Django's wrapper sits on one):
+    iterating it frees each row as it goes, cheaper than holding chunks of a million tuples."""
+    inner = getattr(cursor, "cursor", cursor)
+    if isinstance(inner, sqlite3.Cursor):
+        inner.execute(sql, params)
+        return inner
+    cursor.execute(sql, params)
+    return itertools.chain.from_iterable(iter(functools.partial(cursor.fetchmany, CHUNK), []))
+
+
+def _parents(rows: Iterable[tuple[Any, ...]], keys_by_id: dict[int, str]) -> dict[int, Parents]:
+    """seq -> causes (capture key, seq, edge kind) of one capture's events; causes in captures
+    outside the incident are left out."""
+    out: dict[int, Parents] = {}
+    key_of = keys_by_id.get
+    last = -1
+    cur: Parents = ()
+    for dseq, scap, sseq, kind in rows:
+        src = key_of(scap)
+        if src is None:
+            continue
+        # Rows come grouped by dst seq: most events have one cause, a few more.
+        cur = (*cur, (src, sseq, kind)) if dseq == last else ((src, sseq, kind),)
+        out[dseq] = cur
+        last = dseq
+    return out
+
+
+def _light_rows(
+    rows: Iterable[tuple[Any, ...]], key: str, parents: dict[int, Parents], out: list[Ev]
 ) -> None:
-    cursor.execute(sql, [incident_id, cap_id])
+    append = out.append
+    get_parents = parents.get
+    none = _NO_PARENTS
+    for seq, kind, ts, hl, hc, host, lane in rows:
+        append(Ev(key, seq, kind, ts, hl, hc, host, lane, {}, {}, get_parents(seq, none)))
+
+
+def _full_rows(
+    rows: Iterable[tuple[Any, ...]], key: str, parents: dict[int, Parents], out: list[Ev]
+) -> None:
     loads = orjson.loads
     append = out.append
-    empty: tuple[tuple[str, int, str], ...] = ()
-    key = keys_by_id[cap_id]
-    get_parents = cap_parents.get
-    while True:
-        rows = cursor.fetchmany(20000)
-        if not rows:
-            break
-        for (
-            _cap,
-            seq,
-            kind,
-            ts,
-            recv,
-            hl,
-            hc,
-            host,
-            lane,
-            sym,
-            cl,
-            orig,
-            oid,
-            eid,
-            sid,
-            pid,
-            payload,
-        ) in rows:
-            if cl or orig or oid or eid or sid or pid:
-                keys = {
-                    k: v
-                    for k, v in (
-                        ("symbol", sym),
-                        ("cl_ord_id", cl),
-                        ("orig_cl_ord_id", orig),
-                        ("order_id", oid),
-                        ("exec_id", eid),
-                        ("signal_id", sid),
-                        ("plan_id", pid),
-                    )
-                    if v
-                }
-            else:
-                keys = {"symbol": sym} if sym else {}
-            ps = get_parents(seq)
-            append(
-                Ev(
-                    key,
-                    seq,
-                    kind,
-                    ts,
-                    hl,
-                    hc,
-                    host,
-                    lane,
-                    keys,
-                    loads(payload),
-                    tuple(ps) if ps else empty,
-                    recv,
-                )
-            )
+    get_parents = parents.get
+    none = _NO_PARENTS
+    for seq, kind, ts, recv, hl, hc, host, lane, sym, cl, orig, oid, eid, sid, pid, payload in rows:
+        if cl or orig or oid or eid or sid or pid:
+            keys = _keys(sym, cl, orig, oid, eid, sid, pid)
+        else:
+            keys = {"symbol": sym} if sym else {}
+        ps = get_parents(seq, none)
+        append(Ev(key, seq, kind, ts, hl, hc, host, lane, keys, loads(payload), ps, recv))
+
+
+def _keys(sym: str, cl: str, orig: str, oid: str, eid: str, sid: str, pid: str) -> dict[str, str]:
+    """The non-empty correlation keys, in KEY_FIELDS order."""
+    keys = {}
+    for k, v in (
+        ("symbol", sym),
+        ("cl_ord_id", cl),
+        ("orig_cl_ord_id", orig),
+        ("order_id", oid),
+        ("exec_id", eid),
+        ("signal_id", sid),
+        ("plan_id", pid),
+    ):
+        if v:
+            keys[k] = v
+    return keys
 
 
 def privacy_transforms(

@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 
 from replay.bench import store_incident, synth_incident
 from replay.engine import IncidentData, replay
-from replay.load import load_incident
+from replay.load import load_events, load_incident
 
 pytestmark = pytest.mark.django_db
 
@@ -51,6 +51,52 @@ def test_loading_from_the_database_gives_back_the_same_events(stored: IncidentDa
     loaded = load_incident(Incident.objects.get(name="calm-day"))
     key = lambda e: e.ref  # noqa: E731
     assert sorted(loaded.events, key=key) == sorted(stored.events, key=key)
+
+
+def test_a_light_load_keeps_everything_the_merge_needs(stored: IncidentData) -> None:
+    """Captures without a strategy come without keys and payloads; order, clocks, hosts, kinds,
+    lanes and causes (several per event, in edge order) are as stored."""
+    from django.db import connection
+
+    from deltatrace.models import Capture, Edge, Incident
+
+    inc = Incident.objects.get(name="calm-day")
+    venue = Capture.objects.get(incident=inc, key="venue")
+    strat = Capture.objects.get(incident=inc, key="strat")
+    # A second cause on venue:2, sorting before its recorded one, and one from outside the incident.
+    Edge.objects.create(
+        incident=inc, src_capture=strat, src_seq=1, dst_capture=venue, dst_seq=2, kind="causal"
+    )
+    Edge.objects.create(
+        incident=inc, src_capture=venue, src_seq=1, dst_capture=venue, dst_seq=2, kind="aaa"
+    )
+    full = load_incident(inc)
+    light = load_incident(inc, full=False)
+    assert [e.ref for e in light.events] == [e.ref for e in full.events]
+    for a, b in zip(light.events, full.events, strict=True):
+        if a.capture == "strat":
+            assert a == b
+        else:
+            assert (a.kind, a.ts_ns, a.hlc_l, a.hlc_c, a.host, a.lane, a.parents) == (
+                b.kind,
+                b.ts_ns,
+                b.hlc_l,
+                b.hlc_c,
+                b.host,
+                b.lane,
+                b.parents,
+            )
+            assert a.keys == {} and a.payload == {}
+    v2 = next(e for e in full.events if e.ref == ("venue", 2))
+    edges = Edge.objects.filter(dst_capture=venue, dst_seq=2)
+    assert len(v2.parents) == 4 and v2.parents == tuple(
+        (e.src_capture.key, e.src_seq, e.kind)
+        for e in edges.order_by("src_capture_id", "src_seq", "kind")
+    )
+    with connection.cursor() as cur:
+        ids = {c.pk: c.key for c in Capture.objects.filter(incident=inc) if c.key != "strat"}
+        partial = load_events(cur, inc.pk, ids)
+    assert ("strat", 1, "causal") not in {p for e in partial for p in e.parents}
 
 
 def test_a_divergence_exits_1_and_says_where(stored: IncidentData) -> None:
