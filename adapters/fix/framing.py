@@ -273,14 +273,21 @@ class Framer:
         self.frames: list[Frame] = []
         self.quarantined: list[dict[str, object]] = []
         self.begin_strings: set[str] = set()
+        self.end = 0  # where framing stopped (see run)
 
-    def run(self) -> Framer:
+    def run(self, start: int = 0, stop: int | None = None) -> Framer:
+        """Frame from ``start`` (a message boundary) until a message ends at or after ``stop``;
+        ``end`` is then where the next message would start (``stop`` itself unless the last one
+        ran past it)."""
         data, find, n = self.data, self.data.find, len(self.data)
         head_match, quickfix, quickfix_head = _HEAD.match, _QUICKFIX.fullmatch, _QUICKFIX_HEAD.match
         frames, add_begin = self.frames, self.begin_strings.add
-        clean = _clean_soh(data)
-        pos = 0
-        while pos < n:
+        if stop is None:
+            stop = n
+        # The clean check covers [start, stop): a message running past stop takes the careful path.
+        clean = _clean_soh(data if start == 0 and stop == n else data[start:stop])
+        pos = start
+        while pos < stop:
             # The usual case in one match: a newline, a QuickFIX-style prefix and the next header.
             m = quickfix_head(data, pos)
             if m is not None:
@@ -293,6 +300,7 @@ class Framer:
                     s = find(b"8=FIX", s + 1)
                 if s < 0:
                     self._gap(pos, n, last=True)
+                    pos = n
                     break
                 direction = log_ts = None
                 if s != pos:
@@ -325,7 +333,7 @@ class Framer:
                         computed = ((adler32(msg) & 0xFFFF) - 1 - trailer[1]) & 255
                     else:
                         computed = checksum(msg[:-7])
-                    if trailer is not None and computed == trailer[0]:
+                    if trailer is not None and computed == trailer[0] and cs_end <= stop:
                         try:
                             text = msg.decode()
                         except UnicodeDecodeError:
@@ -374,6 +382,7 @@ class Framer:
                     self._verify(s, msg, data[s:pos], m[2], direction, log_ts)
                     continue
             pos = self._misframed(s, m.end(), int(m[4]), delim, data)
+        self.end = pos
         return self
 
     def _verify(

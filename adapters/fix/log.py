@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import gc
+import marshal
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import PurePath
-from typing import Any
+from typing import Any, NamedTuple
 
-from adapters.fix.framing import Frame, frame_log, quarantine
+from adapters.fix import parallel
+from adapters.fix.framing import Frame, Framer, quarantine
 from adapters.fix.mapping import FixMappingError, FixNormalizer, recv_ts_ns, utc_ts_ns
 
 
@@ -45,8 +49,9 @@ def _log_ts_ns(text: bytes | None) -> int | None:
         return None
 
 
-def _local_comp_id(frames: list[Frame]) -> str | None:
-    """The recording engine's CompID: the sender of outgoing and the target of incoming messages."""
+def _votes(frames: list[Frame]) -> dict[str, int]:
+    """Votes for the recording engine's CompID: the sender of outgoing and the target of incoming
+    messages."""
     votes: Counter[str] = Counter()
     for fr in frames:
         if fr.direction is None:
@@ -55,51 +60,184 @@ def _local_comp_id(frames: list[Frame]) -> str | None:
         tag = "49" if fr.direction == "out" else "56"
         if tag in tags:
             votes[fr.flat[-1 - 2 * tags.index(tag)]] += 1
+    return dict(votes)
+
+
+def _local_comp_id(votes: Counter[str]) -> str | None:
     if not votes:
         return None
     # Ties go to the first in code-point order (= the UTF-8 byte order).
     return min(votes.items(), key=lambda kv: (-kv[1], kv[0]))[0]
 
 
-def read_fix_log(data: bytes, source: str) -> FixLog:
-    """Frame, verify and map every message of a FIX log; bad input is quarantined, never fatal."""
+def read_fix_log(data: bytes, source: str, workers: int | None = None) -> FixLog:
+    """Frame, verify and map every message of a FIX log; bad input is quarantined, never fatal.
+
+    A large log is cut into ``workers`` chunks (default: one per core for a log of a few MB or
+    more), parsed at once in forked processes; the result is identical to one pass.
+    """
     # Millions of small acyclic dicts: the cyclic GC would rescan them over and over (~1.5x here).
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _read(data, source)
+        return _read(data, source, workers)
     finally:
         if was_enabled:
             gc.enable()
 
 
-def _read(data: bytes, source: str) -> FixLog:
-    framer = frame_log(data)
-    key = capture_key(source)
-    host = _local_comp_id(framer.frames) or key
-    header: dict[str, Any] = {
-        "format": "deltatrace.capture",
-        "version": 1,
-        "capture": key,
-        "host": host,
-        "adapter": "fix-log",
-        "meta": {"source": source, "begin_strings": sorted(framer.begin_strings)},
-    }
-    log = FixLog(header=header, quarantined=framer.quarantined)
-    norm = FixNormalizer(key, host)
-    extend = log.events.extend
+class _Chunk(NamedTuple):
+    """What a chunk's worker sends back (record-mode normalisation; see FixNormalizer.replay)."""
+
+    start: int
+    end: int
+    events: list[dict[str, Any]]
+    framing_quarantined: list[dict[str, Any]]
+    mapping_quarantined: list[dict[str, Any]]
+    begin_strings: set[str]
+    votes: dict[str, int]
+    ops: list[tuple[Any, ...]]
+    by_msg: dict[tuple[str, int], int]
+    n_events: int
+    messages: int
+
+
+def _normalize(
+    frames: list[Frame],
+    norm: FixNormalizer,
+    events: list[dict[str, Any]],
+    quarantined: list[dict[str, Any]],
+) -> int:
+    """Map frames in order onto ``events``; unmappable ones go to ``quarantined``. Returns how
+    many messages became events."""
+    extend = events.extend
     normalize = norm.normalize_text
     messages = 0
-    for offset, _, msg, flat, shape, text, direction, log_ts in framer.frames:
+    for offset, _, msg, flat, shape, text, direction, log_ts in frames:
         recv = None
         if log_ts is not None and direction != "out":
             recv = recv_ts_ns(log_ts) if log_ts[8:9] == b"-" else _log_ts_ns(log_ts)
         try:
             extend(normalize(flat, shape, text, recv, direction, msg))
         except FixMappingError as exc:
-            log.quarantined.append(quarantine(offset, msg, str(exc)))
+            quarantined.append(quarantine(offset, msg, str(exc)))
             continue
         messages += 1
-    log.messages = messages
-    log.quarantined.sort(key=lambda q: q["offset"])
-    return log
+    return messages
+
+
+def _chunk(data: bytes, key: str, bounds: list[int], chunk: int) -> bytes:
+    """A worker's chunk: framed from its cut and normalised in record mode, as marshal bytes."""
+    start = bounds[chunk]
+    framer = Framer(data).run(start, bounds[chunk + 1])
+    norm = FixNormalizer(key, "", record=True)
+    events: list[dict[str, Any]] = []
+    mapped_q: list[dict[str, Any]] = []
+    messages = _normalize(framer.frames, norm, events, mapped_q)
+    assert norm.ops is not None
+    return marshal.dumps(
+        (
+            start,
+            framer.end,
+            events,
+            framer.quarantined,
+            mapped_q,
+            framer.begin_strings,
+            _votes(framer.frames),
+            norm.ops,
+            norm._by_msg,
+            norm.seq,
+            messages,
+        )
+    )
+
+
+class _Reader:
+    """Accumulates chunks in file order: framed here, or a worker's (record mode) replayed."""
+
+    def __init__(self, data: bytes, key: str) -> None:
+        self.data = data
+        # The normaliser's host is only a fallback sender, and framing admits no message without
+        # SenderCompID(49): the host is worked out at the end, for the header.
+        self.norm = FixNormalizer(key, "")
+        self.events: list[dict[str, Any]] = []
+        self.framing_q: list[dict[str, Any]] = []
+        self.mapping_q: list[dict[str, Any]] = []
+        self.votes: Counter[str] = Counter()
+        self.begin_strings: set[str] = set()
+        self.messages = 0
+
+    def frame(self, start: int, stop: int) -> int:
+        """Frame and map [start, stop) here; returns where framing ended."""
+        framer = Framer(self.data).run(start, stop)
+        self.messages += _normalize(framer.frames, self.norm, self.events, self.mapping_q)
+        self.framing_q += framer.quarantined
+        self.begin_strings |= framer.begin_strings
+        self.votes.update(_votes(framer.frames))
+        return framer.end
+
+    def add(self, chunk: _Chunk) -> int:
+        self.norm.replay(chunk.events, chunk.ops, chunk.by_msg, chunk.n_events)
+        self.events += chunk.events
+        self.messages += chunk.messages
+        self.framing_q += chunk.framing_quarantined
+        self.mapping_q += chunk.mapping_quarantined
+        self.begin_strings |= chunk.begin_strings
+        self.votes.update(chunk.votes)
+        return chunk.end
+
+
+def _read(data: bytes, source: str, workers: int | None) -> FixLog:
+    key = capture_key(source)
+    n = len(data)
+    if workers is None:
+        workers = parallel.default_workers(n)
+    bounds = [0, n]
+    if workers > 0:
+        bounds = parallel.split_points(data, max(2, n // parallel.CHUNK_BYTES))
+    pool = None
+    if len(bounds) > 2:
+        pool = parallel.start(len(bounds) - 1, partial(_chunk, data, key, bounds), workers)
+    reader = _Reader(data, key)
+    results: dict[int, _Chunk | None] = {}
+
+    def collect(ready: Iterable[tuple[int, bytes | None]]) -> None:
+        for i, blob in ready:
+            results[i] = _Chunk(*marshal.loads(blob)) if blob is not None else None
+
+    # This process takes chunks from the start (and loads what workers sent in between), the
+    # workers take them from the end.
+    pos, mine = 0, 0
+    while True:
+        if pos < bounds[mine + 1]:  # else a message ran past this chunk's end
+            pos = reader.frame(pos, bounds[mine + 1])
+        nxt = pool.claim() if pool is not None else None
+        if pool is None or nxt is None:
+            break
+        mine = nxt
+        collect(pool.ready())
+    if pool is not None:
+        collect(pool.rest())
+    for i in range(mine + 1, len(bounds) - 1):
+        chunk = results.get(i)
+        if chunk is not None and chunk.start == pos:
+            pos = reader.add(chunk)
+        elif pos < bounds[i + 1]:
+            # The worker failed, or a message ran past its cut (the chunk did not start where
+            # the previous one ended): the chunk is framed here instead.
+            pos = reader.frame(pos, bounds[i + 1])
+    host = _local_comp_id(reader.votes) or key
+    reader.norm.host = host
+    header: dict[str, Any] = {
+        "format": "deltatrace.capture",
+        "version": 1,
+        "capture": key,
+        "host": host,
+        "adapter": "fix-log",
+        "meta": {"source": source, "begin_strings": sorted(reader.begin_strings)},
+    }
+    # Framing's quarantine then mapping's, each in file order, as one pass gives them: the sort
+    # is stable.
+    quarantined = reader.framing_q + reader.mapping_q
+    quarantined.sort(key=lambda q: q["offset"])
+    return FixLog(header, reader.events, quarantined, reader.messages)

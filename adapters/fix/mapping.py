@@ -309,13 +309,16 @@ class FixNormalizer:
     and the message text.
     """
 
-    def __init__(self, capture: str, host: str) -> None:
+    def __init__(self, capture: str, host: str, record: bool = False) -> None:
         self.capture = capture
         self.host = host
         self.seq = 0
         self._orders: dict[str, int] = {}  # ClOrdID → seq of the Order event
         self._order_ids: dict[str, int] = {}  # OrderID → seq of the first Order for it
         self._by_msg: dict[tuple[str, int], int] = {}  # (SenderCompID, MsgSeqNum) → seq
+        # Record mode (a later chunk of a log, normalised in a worker): order links depend on every
+        # earlier message, so they are recorded here and resolved by ``replay`` in the parent.
+        self.ops: list[tuple[Any, ...]] | None = [] if record else None
 
     def normalize(
         self,
@@ -473,11 +476,77 @@ class FixNormalizer:
             "raw": raw,
         }
 
-    def _order_parent(self, keys: dict[str, str], kind: str, via: str) -> list[dict[str, Any]]:
-        seq = self._orders.get(keys.get(via, ""))
-        if seq is None and "order_id" in keys:
-            seq = self._order_ids.get(keys["order_id"])
+    # Order links. Each takes the message's key values (None when absent or "NONE").
+
+    def _link_order(
+        self, new: bool, cl: str | None, orig: str | None, oid: str | None, seq: int
+    ) -> list[dict[str, Any]]:
+        """A cancel/replace names the order it amends; every order registers its ids."""
+        parents = [] if new else self._order_parent(orig, oid, "order_chain")
+        if cl is not None:
+            self._orders[cl] = seq
+        if oid is not None:
+            self._order_ids.setdefault(oid, seq)
+        return parents
+
+    def _link_report(self, cl: str | None, oid: str | None) -> list[dict[str, Any]]:
+        parent_seq = self._orders.get(cl if cl is not None else "")
+        if parent_seq is None and oid is not None:
+            parent_seq = self._order_ids.get(oid)
+        if parent_seq is None:
+            return []
+        if oid is not None:
+            self._order_ids.setdefault(oid, parent_seq)
+        return [{"seq": parent_seq, "kind": "order_report"}]
+
+    def _link_reject(
+        self, cl: str | None, oid: str | None, ref_id: str | None, by_msg: int | None
+    ) -> list[dict[str, Any]]:
+        parents = self._order_parent(cl, oid, "order_report")
+        if not parents and ref_id is not None and ref_id in self._orders:
+            parents = [{"seq": self._orders[ref_id], "kind": "order_report"}]
+        if not parents and by_msg is not None:
+            parents = [{"seq": by_msg, "kind": "causal"}]
+        return parents
+
+    def _order_parent(self, via: str | None, oid: str | None, kind: str) -> list[dict[str, Any]]:
+        seq = self._orders.get(via if via is not None else "")
+        if seq is None and oid is not None:
+            seq = self._order_ids.get(oid)
         return [] if seq is None else [{"seq": seq, "kind": kind}]
+
+    def replay(
+        self,
+        events: list[dict[str, Any]],
+        ops: list[tuple[Any, ...]],
+        by_msg: dict[tuple[str, int], int],
+        count: int,
+    ) -> None:
+        """Append a record-mode chunk's results: its ``count`` events (seq from 1, ``events`` is
+        changed in place), its recorded link ops and its (SenderCompID, MsgSeqNum) map. The state
+        after is what normalising the chunk's messages here would have left."""
+        off = self.seq
+        for ev in events:
+            ev["seq"] += off
+            for p in ev["parents"]:  # only a Fill's link to its report (links are in ops)
+                p["seq"] += off
+        own = self._by_msg
+        for op in ops:
+            seq = op[1] + off
+            if op[0] == 0:
+                parents = self._link_order(op[2], op[3], op[4], op[5], seq)
+            elif op[0] == 1:
+                parents = self._link_report(op[2], op[3])
+            else:
+                msg_key, local = op[5], op[6]
+                # The latest earlier write wins: this chunk's own, else the state before it.
+                prior = None if msg_key is None else own.get(msg_key)
+                parents = self._link_reject(
+                    op[2], op[3], op[4], local + off if local is not None else prior
+                )
+            events[op[1] - 1]["parents"] = parents
+        own.update({k: v + off for k, v in by_msg.items()})
+        self.seq = off + count
 
     def _order(
         self, v: tuple[Any, ...], msg_type: str, base: _Base, payload: dict[str, Any], raw: str
@@ -496,14 +565,13 @@ class FixNormalizer:
             payload["tif"] = TIFS.get(tif) or tif
         if account is not None:
             payload["account"] = account
-        parents = (
-            [] if action == "new" else self._order_parent(keys, "order_chain", "orig_cl_ord_id")
-        )
         self.seq = seq = self.seq + 1
-        if "cl_ord_id" in keys:
-            self._orders[keys["cl_ord_id"]] = seq
-        if "order_id" in keys:
-            self._order_ids.setdefault(keys["order_id"], seq)
+        cl, orig, oid = keys.get("cl_ord_id"), keys.get("orig_cl_ord_id"), keys.get("order_id")
+        if self.ops is None:
+            parents = self._link_order(action == "new", cl, orig, oid, seq)
+        else:
+            parents = []
+            self.ops.append((0, seq, action == "new", cl, orig, oid))
         return {
             "seq": seq,
             "kind": "Order",
@@ -552,18 +620,12 @@ class FixNormalizer:
             payload["text"] = text
         if rej is not None:
             payload["ord_rej_reason"] = rej
-        # _order_parent, inlined
-        parent_seq = self._orders.get(keys.get("cl_ord_id", ""))
-        oid = keys.get("order_id")
-        if parent_seq is None and oid is not None:
-            parent_seq = self._order_ids.get(oid)
-        if parent_seq is None:
-            parents = []
-        else:
-            parents = [{"seq": parent_seq, "kind": "order_report"}]
-            if oid is not None:
-                self._order_ids.setdefault(oid, parent_seq)
         self.seq = seq = self.seq + 1
+        if self.ops is None:
+            parents = self._link_report(keys.get("cl_ord_id"), keys.get("order_id"))
+        else:
+            parents = []
+            self.ops.append((1, seq, keys.get("cl_ord_id"), keys.get("order_id")))
         ts, recv, host = base
         report = {
             "seq": seq,
@@ -611,21 +673,20 @@ class FixNormalizer:
         exec_type, spec = _REJECTS[msg_type]
         payload["exec_type"] = exec_type
         _opt(payload, f, spec)
-        parents = self._order_parent(keys, "order_report", "cl_ord_id")
-        ref_id = payload.get("business_reject_ref_id")
-        if not parents and ref_id in self._orders:
-            parents = [{"seq": self._orders[ref_id], "kind": "order_report"}]
         ref = payload.get("ref_seq_num")
         target = payload.get("target_comp_id")
-        if (
-            not parents
-            and isinstance(ref, int)
-            and target is not None  # an absent TargetCompID(56) never keys _by_msg
-            and (target, ref) in self._by_msg
-        ):
-            # A session/business reject answers the counterparty's message with that MsgSeqNum.
-            parents = [{"seq": self._by_msg[(target, ref)], "kind": "causal"}]
-        return self._event("ExecReport", base, keys, parents, payload, raw)
+        # A session/business reject answers the counterparty's message with that MsgSeqNum (an
+        # absent TargetCompID(56) never keys _by_msg).
+        msg_key = (target, ref) if isinstance(ref, int) and target is not None else None
+        by_msg = None if msg_key is None else self._by_msg.get(msg_key)
+        cl, oid = keys.get("cl_ord_id"), keys.get("order_id")
+        ref_id = payload.get("business_reject_ref_id")
+        if self.ops is None:
+            parents = self._link_reject(cl, oid, ref_id, by_msg)
+            return self._event("ExecReport", base, keys, parents, payload, raw)
+        ev = self._event("ExecReport", base, keys, [], payload, raw)
+        self.ops.append((2, self.seq, cl, oid, ref_id, msg_key, by_msg))
+        return ev
 
     def _market_data(
         self,
