@@ -278,13 +278,23 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+@dataclass
+class Trace:
+    """What a replay worked out on the way to its verdict: the merged order and each strategy's
+    recorded and replayed outputs (the background runner turns them into steps)."""
+
+    merged: list[Ev]
+    runs: list[StrategyRun]
+
+
 def replay(data: IncidentData, opts: Options | None = None) -> dict[str, Any]:
     """The verdict for one incident (see module docstring)."""
-    with gc_paused():
-        return _replay(data, opts or Options())
+    return replay_traced(data, opts)[0]
 
 
-def _replay(data: IncidentData, opts: Options) -> dict[str, Any]:
+def replay_traced(data: IncidentData, opts: Options | None = None) -> tuple[dict[str, Any], Trace]:
+    """The verdict and its trace, from one run of the merge and of each strategy."""
+    opts = opts or Options()
     if opts.stage not in ("all", *STAGES):
         raise ReplayError(f"unknown stage {opts.stage!r}; one of all, {', '.join(STAGES)}")
     offsets = {
@@ -292,7 +302,10 @@ def _replay(data: IncidentData, opts: Options) -> dict[str, Any]:
         for c in data.captures
         if isinstance(c.clock.get("max_offset_ns"), int)
     }
-    return _verdict(data, merge(data.events, tiers=opts.tiers, max_offset_ns=offsets), opts)
+    runs: list[StrategyRun] = []
+    with gc_paused():
+        merged = merge(data.events, tiers=opts.tiers, max_offset_ns=offsets)
+        return _verdict(data, merged, opts, runs), Trace(merged.events, runs)
 
 
 def verdict(data: IncidentData, merged: Merged, opts: Options) -> dict[str, Any]:
@@ -301,7 +314,9 @@ def verdict(data: IncidentData, merged: Merged, opts: Options) -> dict[str, Any]
         return _verdict(data, merged, opts)
 
 
-def _verdict(data: IncidentData, merged: Merged, opts: Options) -> dict[str, Any]:
+def _verdict(
+    data: IncidentData, merged: Merged, opts: Options, runs: list[StrategyRun] | None = None
+) -> dict[str, Any]:
     target: tuple[str, int] | None = None
     if opts.path is not None:
         target = parse_ref(opts.path, merged.events)
@@ -310,7 +325,7 @@ def _verdict(data: IncidentData, merged: Merged, opts: Options) -> dict[str, Any
         (c for c in data.captures if c.strategy.get("name")), key=lambda c: c.key
     )
     if strategy_caps:
-        result = _strategy_verdict(data, merged, strategy_caps, opts, target)
+        result = _strategy_verdict(data, merged, strategy_caps, opts, target, runs)
     else:
         if any(not k.startswith("risk.") for k in opts.sets):
             raise ReplayError("--set needs a strategy capture; this incident has none (FIX-only)")
@@ -397,6 +412,7 @@ def _strategy_verdict(
     caps: list[CaptureInfo],
     opts: Options,
     target: tuple[str, int] | None,
+    runs_out: list[StrategyRun] | None = None,
 ) -> dict[str, Any]:
     per_cap: dict[str, list[Ev]] = {c.key: [] for c in caps}
     if len(caps) == 1:
@@ -417,6 +433,8 @@ def _strategy_verdict(
             if ev.ref == target:
                 break
     runs = [run_strategy(c, per_cap[c.key], opts, limit) for c in caps]
+    if runs_out is not None:
+        runs_out.extend(runs)
     recorded = [n for r in runs for n in r.recorded]
     replayed = [n for r in runs for n in r.replayed]
     cmp = compare(recorded, replayed)

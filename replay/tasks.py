@@ -29,7 +29,7 @@ from adapters.strategies.base import OUTPUT_KINDS
 from deltatrace.models import Event, Incident
 from replay import lifecycle
 from replay.compare import Node, field_diff, norm_keys
-from replay.engine import IncidentData, Options, replay, run_strategy
+from replay.engine import IncidentData, Options, Trace, replay_traced, run_strategy
 from replay.load import load_incident, resolve_event_ref
 from replay.merge import merge
 from replay.models import STALE_AFTER, ReplayRun, ReplayStep, group_name
@@ -46,9 +46,12 @@ class LostRun(Exception):
 
 # --- the pure part: steps from an incident --------------------------------------------------------
 def derive_steps(
-    data: IncidentData, opts: Options, verdict: dict[str, Any]
+    data: IncidentData, opts: Options, verdict: dict[str, Any], trace: Trace | None = None
 ) -> Iterator[dict[str, Any]]:
-    """Step dicts (without ``n``) in merged order; deterministic for the same data and options."""
+    """Step dicts (without ``n``) in merged order; deterministic for the same data and options.
+
+    ``trace`` is what computing ``verdict`` already worked out (``replay_traced``); without it the
+    merge and the strategies run again, with the same outcome."""
     if verdict.get("path") is not None:
         status = {"matched": True, "diverged": False}
         for node in verdict["path"]:
@@ -67,18 +70,31 @@ def derive_steps(
         for c in data.captures
         if isinstance(c.clock.get("max_offset_ns"), int)
     }
-    merged = merge(data.events, tiers=opts.tiers, max_offset_ns=offsets).events
+    if trace is not None and opts.path is None:
+        merged = trace.merged
+    else:
+        trace = None
+        merged = merge(data.events, tiers=opts.tiers, max_offset_ns=offsets).events
     caps = sorted((c for c in data.captures if c.strategy.get("name")), key=lambda c: c.key)
     pairs: dict[tuple[str, int], tuple[Node, Node | None]] = {}
     extras: list[Node] = []
     issues: dict[tuple[str, int], str] = {}
     if caps:
-        per_cap: dict[str, list[Any]] = {c.key: [] for c in caps}
-        for ev in merged:
-            if ev.capture in per_cap:
-                per_cap[ev.capture].append(ev)
-        quiet = Options(stage=opts.stage, sets=opts.sets, force=opts.force, tiers=opts.tiers)
-        runs = [run_strategy(c, per_cap[c.key], quiet) for c in caps]
+        if trace is not None:
+            runs = trace.runs
+        else:
+            per_cap: dict[str, list[Any]] = {c.key: [] for c in caps}
+            for ev in merged:
+                if ev.capture in per_cap:
+                    per_cap[ev.capture].append(ev)
+            quiet = Options(
+                stage=opts.stage,
+                sets=opts.sets,
+                force=opts.force,
+                tiers=opts.tiers,
+                transforms=opts.transforms,
+            )
+            runs = [run_strategy(c, per_cap[c.key], quiet) for c in caps]
         recorded = [n for r in runs for n in r.recorded]
         replayed = [n for r in runs for n in r.replayed]
         for i, rec in enumerate(recorded):
@@ -254,10 +270,10 @@ def _execute(run: ReplayRun, token: str) -> None:
         _beat(run_id, token, phase="re-running", progress=0.05 + 0.35 * done / max(total, 1))
 
     opts.progress = progress
-    verdict = replay(data, opts)
+    verdict, trace = replay_traced(data, opts)
     _beat(run_id, token, phase="computing steps", progress=0.4)
-    steps = list(derive_steps(data, opts, verdict))
-    del data
+    steps = list(derive_steps(data, opts, verdict, trace))
+    del data, trace
     total = len(steps)
     done = ReplayStep.objects.filter(run_id=run_id).aggregate(m=Max("n"))["m"] or 0
     event_ids = dict(

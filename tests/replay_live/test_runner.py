@@ -10,10 +10,17 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from deltatrace.models import Incident
-from replay.engine import Options, replay
+from replay.engine import Options, replay, replay_traced
 from replay.load import load_incident
 from replay.models import ReplayRun, ReplayStep
-from replay.tasks import BATCH, execute, requeue_stale, start_replay
+from replay.tasks import (
+    BATCH,
+    derive_steps,
+    execute,
+    options_for,
+    requeue_stale,
+    start_replay,
+)
 
 
 def test_a_finished_run_stores_gap_free_steps_and_the_engines_verdict(
@@ -143,3 +150,37 @@ def test_a_stage_run_compares_only_that_stage(incident: Incident, stage: str) ->
         ReplayStep.objects.filter(run=run, match__isnull=False).values_list("kind", flat=True)
     )
     assert kinds == {"Order"}
+
+
+@pytest.mark.parametrize(
+    "params", [{}, {"sets": {"threshold_bps": 1}}, {"stage": "executor"}], ids=str
+)
+def test_steps_from_the_verdicts_own_run_equal_steps_worked_out_again(
+    incident: Incident, params: dict[str, Any]
+) -> None:
+    data = load_incident(incident)
+    opts = options_for(incident, params)
+    verdict, trace = replay_traced(data, opts)
+    assert verdict == replay(data, options_for(incident, params))
+    reused = list(derive_steps(data, opts, verdict, trace))
+    again = list(derive_steps(data, opts, verdict))
+    assert reused == again
+    assert len(reused) >= incident.event_count  # what-ifs add the outputs only the replay made
+    assert any(s["match"] is not None for s in reused)
+
+
+def test_a_run_replays_each_strategy_once(incident: Incident, monkeypatch: Any) -> None:
+    from replay import engine, tasks
+
+    calls: list[str] = []
+    real = engine.run_strategy
+
+    def counting(cap: Any, *args: Any, **kw: Any) -> Any:
+        calls.append(cap.key)
+        return real(cap, *args, **kw)
+
+    monkeypatch.setattr(engine, "run_strategy", counting)
+    monkeypatch.setattr(tasks, "run_strategy", counting)
+    run = ReplayRun.objects.create(incident=incident, params={})
+    assert execute(run.pk) == "done"
+    assert calls and len(calls) == len(set(calls))
