@@ -77,3 +77,14 @@ async def harness() -> AsyncIterator[Callable[..., Any]]:
     yield make
     for h in made:
         await h.stop()
+
+
+@pytest.fixture(autouse=True)
+async def close_thread_connections() -> AsyncIterator[None]:
+    """Database work runs in asgiref's sync thread, whose connection would otherwise outlive the
+    test and keep PostgreSQL from dropping the test database at the end of the session."""
+    yield
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    await sync_to_async(connections.close_all, thread_sensitive=True)()
