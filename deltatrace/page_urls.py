@@ -14,6 +14,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.incident_list, name="incident-list"),
     path("incidents/<int:pk>/", views.incident_detail, name="incident-detail"),
+    path("incidents/<int:pk>/latency/", views.incident_latency, name="incident-latency-card"),
     path("incidents/<int:pk>/quarantine/", views.quarantine, name="incident-quarantine-page"),
     path("incidents/<int:pk>/export/<str:fmt>/", views.incident_export, name="incident-export"),
     path(

@@ -58,7 +58,7 @@ def _us(offset_ns: float) -> float:
 
 def _layout(lanes: list[str], x_range: tuple[float, float] | None, note: str) -> dict[str, Any]:
     return {
-        "margin": {"l": 170, "r": 20, "t": 30, "b": 45},
+        "margin": {"l": 170, "r": 20, "t": 30, "b": 62},
         "height": max(260, 60 + 36 * len(lanes)),
         "xaxis": {
             "title": {"text": "µs from incident start"},
@@ -78,8 +78,8 @@ def _layout(lanes: list[str], x_range: tuple[float, float] | None, note: str) ->
         "plot_bgcolor": "#ffffff",
         "paper_bgcolor": "#ffffff",
         "font": {"family": "system-ui, -apple-system, Segoe UI, sans-serif", "size": 12},
-        # The legend sits above the plot on the left; the event-count note goes under the x axis
-        # title on the right, so the two never overlap however many kinds the legend lists.
+        # The legend sits above the plot on the left; the event-count note goes on its own line
+        # under the x axis title, so neither overlaps it however long the note or the legend.
         "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
         "hovermode": "closest",
         "annotations": (
@@ -93,7 +93,7 @@ def _layout(lanes: list[str], x_range: tuple[float, float] | None, note: str) ->
                     "y": 0,
                     "xanchor": "right",
                     "yanchor": "top",
-                    "yshift": -28,
+                    "yshift": -44,
                     "font": {"size": 11, "color": "#6b7280"},
                 }
             ]

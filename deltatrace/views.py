@@ -78,11 +78,21 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _latency_rows(incident: Incident) -> tuple[int, list[dict[str, str]]]:
+# Above this many events the page does not wait for uncached latency statistics (seconds for a
+# million events): it shows the card at once and the browser fetches it (incident_latency).
+INLINE_LATENCY_EVENTS = 200_000
+
+
+def _latency_rows(
+    incident: Incident, compute: bool = True
+) -> tuple[int, list[dict[str, str]]] | None:
+    """(orders, formatted rows); None when not cached and `compute` is false."""
     # Recomputed only when the incident gains events (the count is part of the cache key).
     key = f"deltatrace:latency:{incident.pk}:{incident.event_count}"
     stats = cache.get(key)
     if stats is None:
+        if not compute:
+            return None
         stats = incident_latency_stats(incident.pk)
         cache.set(key, stats, 600)
     rows = [
@@ -98,6 +108,17 @@ def _latency_rows(incident: Incident) -> tuple[int, list[dict[str, str]]]:
 
 
 @role_required("view")
+def incident_latency(request: HttpRequest, pk: int) -> HttpResponse:
+    """The latency card alone, for a page that did not wait for it."""
+    incident = get_object_or_404(Incident, pk=pk)
+    return render(
+        request,
+        "deltatrace/_latency.html",
+        {"incident": incident, "latency": _latency_rows(incident)},
+    )
+
+
+@role_required("view")
 def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     incident = get_object_or_404(Incident, pk=pk)
     events = Event.objects.filter(incident_id=incident.pk)
@@ -107,7 +128,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     start = incident.start_ns or 0
     event_rows = [{"e": e, "t": fmt_dur(e.ts_ns - start), "keys": e.keys_dict()} for e in page]
     fig = incident_figure(incident)
-    orders, latency_rows = _latency_rows(incident)
+    latency = _latency_rows(incident, compute=incident.event_count <= INLINE_LATENCY_EVENTS)
     lanes = list(events.values_list("lane", flat=True).distinct().order_by("lane"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -133,8 +154,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "f": {k: request.GET.get(k, "") for k in ("kind", "lane", "key")},
             "filter_errors": flt.errors if not flt.is_valid() else None,
             "query": query.urlencode(),
-            "latency_orders": orders,
-            "latency_rows": latency_rows,
+            "latency": latency,
             "captures": incident.captures.order_by("key"),
             # Only offer "Propose trigger" to roles the propose page will accept.
             "can_propose": can(request.user, "propose"),

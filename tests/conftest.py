@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from django.contrib.auth.models import Group, User
 
@@ -20,3 +22,13 @@ def make_user(db):  # type: ignore[no-untyped-def]
         return user
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """Each test starts with an empty cache: keys such as an incident's latency hold its pk, which
+    the next test's database reuses."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

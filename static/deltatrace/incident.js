@@ -81,6 +81,22 @@
     if (reset) reset.addEventListener("click", () => reload());
   }
 
+  // A large incident's latency card comes after the page: computing it takes seconds.
+  const latency = document.getElementById("latency");
+  if (latency && latency.dataset.src) {
+    fetch(latency.dataset.src, { credentials: "same-origin" })
+      .then((resp) => {
+        if (!resp.ok) throw new Error("HTTP " + resp.status);
+        return resp.text();
+      })
+      .then((html) => { latency.innerHTML = html; })
+      .catch((err) => {
+        const p = latency.querySelector(".empty p");
+        if (p) p.textContent = "Could not compute the latencies: " + err.message;
+      })
+      .finally(() => latency.removeAttribute("aria-busy"));
+  }
+
   const m = window.location.hash.match(/^#event-(\d+)$/);
   if (m) showEvent(m[1], false);
 })();

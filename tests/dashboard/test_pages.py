@@ -53,6 +53,28 @@ def test_incident_page_renders_timeline_events_and_latency(browser_as, incident)
     assert "later issue" in page or "replay_controls" not in page
 
 
+def test_a_large_incident_page_does_not_wait_for_its_latency_card(
+    browser_as, incident, monkeypatch
+):
+    from deltatrace import views
+
+    monkeypatch.setattr(views, "INLINE_LATENCY_EVENTS", 10)  # the fixture incident counts as large
+    client = browser_as("viewer")
+    page = client.get(f"/incidents/{incident.pk}/").content.decode()
+    assert f'data-src="/incidents/{incident.pk}/latency/"' in page
+    assert "Computing hop latencies over 35 events" in page and "tick-to-trade" not in page
+    card = client.get(f"/incidents/{incident.pk}/latency/").content.decode()
+    assert "tick-to-trade" in card and "8.000 µs" in card
+    # Now cached: the next page view shows it at once.
+    again = client.get(f"/incidents/{incident.pk}/").content.decode()
+    assert "tick-to-trade" in again and "data-src" not in again.split('id="latency"')[1][:40]
+
+
+def test_the_latency_card_needs_a_login(client, incident):
+    resp = client.get(f"/incidents/{incident.pk}/latency/")
+    assert resp.status_code == 302 and "/login/" in resp["Location"]
+
+
 def test_incident_page_filters_the_event_table(browser_as, incident):
     client = browser_as("viewer")
     fills = client.get(f"/incidents/{incident.pk}/?kind=Fill").content.decode()
