@@ -285,6 +285,8 @@ class Trace:
 
     merged: list[Ev]
     runs: list[StrategyRun]
+    # The lifecycle issues, when the incident has no strategy capture.
+    issues: list[lifecycle.Issue] | None = None
 
 
 def replay(data: IncidentData, opts: Options | None = None) -> dict[str, Any]:
@@ -302,10 +304,11 @@ def replay_traced(data: IncidentData, opts: Options | None = None) -> tuple[dict
         for c in data.captures
         if isinstance(c.clock.get("max_offset_ns"), int)
     }
-    runs: list[StrategyRun] = []
+    trace = Trace([], [])
     with gc_paused():
         merged = merge(data.events, tiers=opts.tiers, max_offset_ns=offsets)
-        return _verdict(data, merged, opts, runs), Trace(merged.events, runs)
+        trace.merged = merged.events
+        return _verdict(data, merged, opts, trace), trace
 
 
 def verdict(data: IncidentData, merged: Merged, opts: Options) -> dict[str, Any]:
@@ -315,7 +318,7 @@ def verdict(data: IncidentData, merged: Merged, opts: Options) -> dict[str, Any]
 
 
 def _verdict(
-    data: IncidentData, merged: Merged, opts: Options, runs: list[StrategyRun] | None = None
+    data: IncidentData, merged: Merged, opts: Options, trace: Trace | None = None
 ) -> dict[str, Any]:
     target: tuple[str, int] | None = None
     if opts.path is not None:
@@ -325,11 +328,13 @@ def _verdict(
         (c for c in data.captures if c.strategy.get("name")), key=lambda c: c.key
     )
     if strategy_caps:
-        result = _strategy_verdict(data, merged, strategy_caps, opts, target, runs)
+        result = _strategy_verdict(
+            data, merged, strategy_caps, opts, target, trace.runs if trace else None
+        )
     else:
         if any(not k.startswith("risk.") for k in opts.sets):
             raise ReplayError("--set needs a strategy capture; this incident has none (FIX-only)")
-        result = _lifecycle_verdict(merged)
+        result = _lifecycle_verdict(merged, trace)
     if gateways:
         _add_risk_verdict(result, merged, gateways, opts)
     result["incident"] = data.name
@@ -475,8 +480,10 @@ def _strategy_verdict(
     return result
 
 
-def _lifecycle_verdict(merged: Merged) -> dict[str, Any]:
+def _lifecycle_verdict(merged: Merged, trace: Trace | None = None) -> dict[str, Any]:
     res = lifecycle.check(merged.events)
+    if trace is not None:
+        trace.issues = res.issues
     status = "identical" if not res.issues else "diverged"
     first = res.issues[0].as_dict() if res.issues else None
     summary = {

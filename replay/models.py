@@ -113,7 +113,10 @@ def group_name(run_id: int) -> str:
 class ReplayStep(models.Model):
     """One step of a run, numbered 1..N without gaps in merged order."""
 
-    run = models.ForeignKey(ReplayRun, on_delete=models.CASCADE, related_name="steps")
+    # No index of its own: the (run, n) constraint below leads with it.
+    run = models.ForeignKey(
+        ReplayRun, on_delete=models.CASCADE, related_name="steps", db_index=False
+    )
     n = models.BigIntegerField()
     # The recorded event (None for an output the replay produced that was never recorded).
     event = models.ForeignKey(

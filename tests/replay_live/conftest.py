@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -50,3 +51,14 @@ def communicator(run_id: int, cookie: bytes | None, origin: bytes = b"http://tes
     if cookie:
         headers.append((b"cookie", cookie))
     return WebsocketCommunicator(application, f"/ws/replays/{run_id}/", headers=headers)
+
+
+@pytest.fixture(autouse=True)
+async def close_thread_connections() -> AsyncIterator[None]:
+    """Consumers reach the database from asgiref's sync thread; its connection would outlive the
+    test and keep PostgreSQL from dropping the test database at the end of the session."""
+    yield
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    await sync_to_async(connections.close_all, thread_sensitive=True)()
