@@ -7,9 +7,10 @@ it engaged (``Annotation`` with ``action: kill_switch``) and the venue's reports
 quantities and the last trade follow the recording). Its RiskCheck results are compared with the
 recorded ones.
 
-Limits of the counterfactual: the venue is not re-simulated. An order rejected in the recording but
-passed in the replay stays open (unanswered) at the replayed gateway; reports for an order the replay
-rejects are ignored by it, as a real gateway would. Only RiskCheck events are compared: the gateway's
+The venue of the counterfactual: an order rejected in the recording but passed in the replay never
+reached the recorded venue, so ``replay.shadow_venue`` answers it from the recorded quotes (a
+touch-fill model), and its fills move the replayed gateway's positions, open quantities and last
+trade price. Reports for an order the replay rejects are ignored by it, as a real gateway would. Only RiskCheck events are compared: the gateway's
 reject reports carry exec ids numbered in reject order, which a changed limit renumbers.
 
 Pure: plain values in and out, no Django.
@@ -30,6 +31,8 @@ from adapters.testbed.venue import RemoteEngine
 from replay.compare import Comparison, Node, compare, decision_path, output_digest
 from replay.merge import Ev
 from replay.sandbox import ReplayError
+from replay.shadow_venue import MODEL as SHADOW_MODEL
+from replay.shadow_venue import ShadowVenue
 
 PREFIX = "risk."
 _FIELDS = {f.name: f for f in dataclasses.fields(RiskLimits)}
@@ -167,6 +170,11 @@ def check_node(
     return Node(ref, "RiskCheck", "risk", keys, payload, parents, digest)
 
 
+def _received(ev: Ev) -> bool:
+    """A copy of a message another host sent (the original is what the venue's market was)."""
+    return any(kind == "send_receive" for _c, _s, kind in ev.parents)
+
+
 def _refs(ev: Ev) -> tuple[tuple[str, int], ...]:
     return tuple(p[:2] for p in ev.parents)
 
@@ -178,6 +186,14 @@ def run_gateway(
     gw = meta.get("risk_gateway") or {}
     remote = RemoteEngine(str(gw.get("venue", "")))
     risk = RiskGateway(remote, limits)  # type: ignore[arg-type]
+    # Orders the recorded gateway turned away never reached the venue: if the replay lets one
+    # through, the shadow venue answers it (and its cancels and replaces) from the recorded quotes.
+    shadow = ShadowVenue(remote.venue, remote.deliver)
+    turned_away = {
+        ev.keys.get("cl_ord_id", "")
+        for ev in events
+        if ev.capture == capture and ev.kind == "RiskCheck" and ev.payload.get("result") == "reject"
+    }
     refs = {s: Decimal(p) for s, p in sorted((gw.get("reference_prices") or {}).items())}
     tag = str(gw.get("strategy", ""))
     seen: set[str] = set()
@@ -190,6 +206,17 @@ def run_gateway(
         if ev.capture != capture:
             if kind == "ExecReport" and ev.lane == "venue" and ev.keys:
                 remote.deliver(_report(ev, accounts, tag))
+            elif kind == "MDTick" and ev.payload and not _received(ev):
+                p = ev.payload
+                symbol = ev.keys.get("symbol", "")
+                shadow.quote(
+                    symbol,
+                    p.get("bid"),
+                    p.get("bid_size"),
+                    p.get("ask"),
+                    p.get("ask_size"),
+                    ev.ts_ns,
+                )
             continue
         if kind == "RiskCheck":
             recorded.append(check_node(ev.ref, ev.keys, ev.payload, _refs(ev)))
@@ -222,8 +249,20 @@ def run_gateway(
                 replayed.append(
                     check_node((capture, ev.seq + i), r.to_keys(), r.to_payload(), (order_ref,))
                 )
-        remote.outbox.clear()  # nothing is forwarded: the venue is not re-simulated
-    info = {"capture": capture, "orders_checked": orders, "limits": limits_json(limits)}
+        for req in remote.outbox:  # what the recorded venue saw, it answers in the recording
+            orig = getattr(req, "orig_cl_ord_id", None)
+            if (req.cl_ord_id in turned_away and orig is None) or (orig and shadow.owns(orig)):
+                shadow.handle(req, ev.ts_ns)
+        remote.outbox.clear()
+    info = {
+        "capture": capture,
+        "orders_checked": orders,
+        "limits": limits_json(limits),
+        "counterfactual_orders": shadow.orders_answered,
+        "counterfactual_fills": shadow.fills,
+        "counterfactual_filled_qty": shadow.filled_qty,
+        "venue_model": SHADOW_MODEL,
+    }
     return RiskRun(capture, recorded, replayed, orders, info)
 
 

@@ -206,3 +206,37 @@ def test_the_gateway_capture_records_its_limits_as_strings(tmp_path: Path) -> No
         "reference_prices": {"ACME": "100"},
         "strategy": "momentum",
     }
+
+
+def test_an_order_let_through_is_filled_from_the_recorded_quotes_and_moves_the_position(
+    tmp_path: Path,
+) -> None:
+    from replay import whatif_risk
+    from replay.load import load_incident, resolve_incident
+    from replay.merge import merge
+
+    name = stored(tmp_path, "fat-finger")
+    order = fat_finger_order(tmp_path)
+    data = load_incident(resolve_incident(name))
+    (gw,) = [c for c in data.captures if c.meta.get("risk_limits")]
+    changes = {"max_qty": None, "max_notional": "100000000", "position_limit": 1000000}
+    limits = whatif_risk.limits_from_meta(gw.meta, changes)
+    run = whatif_risk.run_gateway(gw.key, gw.meta, merge(data.events).events, limits)
+
+    # The fat-finger order (an IOC buy) reached the shadow venue: part filled at the touch.
+    assert run.info["counterfactual_orders"] == 1 and run.info["counterfactual_fills"] == 1
+    filled = run.info["counterfactual_filled_qty"]
+    assert 0 < filled < order["payload"]["qty"]
+    assert run.info["venue_model"].startswith("touch-fill")
+
+    # Every later position check sees that fill on top of the recorded position.
+    def observed(nodes: list[Any]) -> dict[str, int]:
+        return {
+            n.keys["cl_ord_id"]: int(n.payload["observed"])
+            for n in nodes
+            if n.payload["rule"] == "position_limit"
+        }
+
+    recorded, replayed = observed(run.recorded), observed(run.replayed)
+    later = [cl for cl in recorded if cl > order["keys"]["cl_ord_id"]]
+    assert later and all(replayed[cl] - recorded[cl] == filled for cl in later[:20])

@@ -104,6 +104,12 @@ def _render_risk(g: dict[str, Any]) -> list[str]:
         )
     if g["orders_changed"] > 10:
         lines.append(f"    ... and {g['orders_changed'] - 10} more (see --json)")
+    if g.get("counterfactual_orders"):
+        lines.append(
+            f"    {g['counterfactual_orders']} order(s) the recorded venue never saw, answered by the "
+            f"shadow venue ({g['venue_model']}): {g['counterfactual_fills']} fill(s), "
+            f"{g['counterfactual_filled_qty']} filled"
+        )
     return lines
 
 
