@@ -11,13 +11,14 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from replay.routing import websocket_urlpatterns  # noqa: E402
+from deltatrace.routing import websocket_urlpatterns as incident_routes  # noqa: E402
+from replay.routing import websocket_urlpatterns as replay_routes  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            AuthMiddlewareStack(URLRouter([*incident_routes, *replay_routes]))
         ),
     }
 )

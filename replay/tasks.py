@@ -12,7 +12,6 @@ computed again are the same ones.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Iterator
@@ -20,14 +19,13 @@ from functools import partial
 from typing import Any
 
 import orjson
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django_tasks import task
 
 from adapters.strategies.base import OUTPUT_KINDS
+from deltatrace.live import group_send
 from deltatrace.models import Event, Incident
 from replay import lifecycle
 from replay.compare import Node, field_diff, norm_keys
@@ -168,20 +166,7 @@ def _diff(rec: Node, rep: Node | None) -> list[dict[str, Any]]:
 # --- the Django part ------------------------------------------------------------------------------
 def notify(run_id: int, message: dict[str, Any]) -> None:
     """Tell the run's viewers (best effort: the layer may drop it; viewers also poll)."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        pass
-    else:  # called from a thread that runs an event loop: cannot block on it; viewers poll
-        log.debug("replay %s: notification skipped inside an event loop", run_id)
-        return
-    try:
-        async_to_sync(layer.group_send)(group_name(run_id), message)
-    except Exception:  # a notification is never worth failing a run for
-        log.warning("could not notify viewers of replay %s", run_id, exc_info=True)
+    group_send(group_name(run_id), message)
 
 
 def start_replay(incident: Incident, params: dict[str, Any], user: Any = None) -> ReplayRun:

@@ -25,6 +25,7 @@ from deltatrace.ingest.writer import (
     Transform,
     bulk_mode,
 )
+from deltatrace.live import incident_changed_on_commit
 from deltatrace.models import Capture, Incident
 
 
@@ -191,6 +192,7 @@ def ingest_paths(
                 summary = ingest_jsonl(inc, fh, p, path=p, **opts)
         register_capture(Capture.objects.get(pk=summary.id), actor)
         summaries.append(summary)
+    incident_changed_on_commit(inc.pk)
     return {
         "incident": inc.name,
         "incident_id": inc.pk,
@@ -216,6 +218,8 @@ def append_events(
                 continue
             writer.add_event(start + i + 1, obj)
         summary = writer.finish(digest=False)
+        # Open incident pages learn of the batch once it is committed (deltatrace.live).
+        incident_changed_on_commit(incident.pk)
     return {
         "accepted": summary.accepted,
         "duplicates": summary.duplicates,

@@ -97,6 +97,40 @@
       .finally(() => latency.removeAttribute("aria-busy"));
   }
 
+  // Live: while an adapter appends to this incident (a FIX drop-copy session, say), offer the new events.
+  const head = document.getElementById("incident-head");
+  const notice = document.getElementById("live-notice");
+  if (head && notice && window.WebSocket) {
+    const shown = { events: Number(head.dataset.eventCount), quarantined: Number(head.dataset.quarantinedCount) };
+    const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/incidents/" + head.dataset.incident + "/";
+    let retry = 1000;
+    const connect = () => {
+      const ws = new WebSocket(url);
+      ws.onopen = () => {
+        retry = 1000;
+        ws.send(JSON.stringify({ type: "hello", event_count: shown.events, quarantined_count: shown.quarantined }));
+      };
+      ws.onmessage = (msg) => {
+        const data = JSON.parse(msg.data);
+        if (data.type !== "incident") return;
+        const more = data.event_count - shown.events;
+        const bad = data.quarantined_count - shown.quarantined;
+        const parts = [];
+        if (more) parts.push(more.toLocaleString() + " new event" + (more === 1 ? "" : "s"));
+        if (bad) parts.push(bad.toLocaleString() + " newly quarantined");
+        document.getElementById("live-notice-text").textContent =
+          parts.join(", ") + " since this page loaded (" + data.event_count.toLocaleString() + " in all).";
+        notice.hidden = parts.length === 0;
+      };
+      ws.onclose = (ev) => {
+        if (ev.code === 4403 || ev.code === 4404) return;  // no access, or gone: nothing to wait for
+        setTimeout(connect, retry);
+        retry = Math.min(retry * 2, 30000);
+      };
+    };
+    connect();
+  }
+
   const m = window.location.hash.match(/^#event-(\d+)$/);
   if (m) showEvent(m[1], false);
 })();
