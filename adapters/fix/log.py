@@ -13,7 +13,8 @@ from typing import Any, NamedTuple
 
 from adapters.fix import parallel
 from adapters.fix.framing import Frame, Framer, quarantine
-from adapters.fix.mapping import FixMappingError, FixNormalizer, recv_ts_ns, utc_ts_ns
+from adapters.fix.mapping import FixNormalizer
+from adapters.fix.timestamps import FixMappingError, recv_ts_ns, utc_ts_ns
 
 
 @dataclass

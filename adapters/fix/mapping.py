@@ -10,207 +10,33 @@ its payload with one literal. Values from non-UTF-8 input are backslash-escaped.
 
 from __future__ import annotations
 
-import re
-from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
-SIDES = {
-    "1": "BUY",
-    "2": "SELL",
-    "3": "BUY_MINUS",
-    "4": "SELL_PLUS",
-    "5": "SELL_SHORT",
-    "6": "SELL_SHORT_EXEMPT",
-    "7": "UNDISCLOSED",
-    "8": "CROSS",
-    "9": "CROSS_SHORT",
-}
-ORD_TYPES = {
-    "1": "MARKET",
-    "2": "LIMIT",
-    "3": "STOP",
-    "4": "STOP_LIMIT",
-    "5": "MARKET_ON_CLOSE",
-    "K": "MARKET_WITH_LEFTOVER_AS_LIMIT",
-    "P": "PEGGED",
-}
-TIFS = {
-    "0": "DAY",
-    "1": "GTC",
-    "2": "OPG",
-    "3": "IOC",
-    "4": "FOK",
-    "5": "GTX",
-    "6": "GTD",
-    "7": "AT_CLOSE",
-}
-EXEC_TYPES = {
-    "0": "NEW",
-    "1": "PARTIAL_FILL",
-    "2": "FILL",
-    "3": "DONE_FOR_DAY",
-    "4": "CANCELED",
-    "5": "REPLACED",
-    "6": "PENDING_CANCEL",
-    "7": "STOPPED",
-    "8": "REJECTED",
-    "9": "SUSPENDED",
-    "A": "PENDING_NEW",
-    "B": "CALCULATED",
-    "C": "EXPIRED",
-    "D": "RESTATED",
-    "E": "PENDING_REPLACE",
-    "F": "TRADE",
-    "G": "TRADE_CORRECT",
-    "H": "TRADE_CANCEL",
-    "I": "ORDER_STATUS",
-}
-ORD_STATUS = {
-    **EXEC_TYPES,
-    "1": "PARTIALLY_FILLED",
-    "2": "FILLED",
-    "D": "ACCEPTED_FOR_BIDDING",
-}
-MD_ENTRY_TYPES = {
-    "0": "BID",
-    "1": "OFFER",
-    "2": "TRADE",
-    "3": "INDEX_VALUE",
-    "4": "OPENING_PRICE",
-    "5": "CLOSING_PRICE",
-    "6": "SETTLEMENT_PRICE",
-    "7": "TRADING_SESSION_HIGH",
-    "8": "TRADING_SESSION_LOW",
-    "9": "VWAP",
-    "B": "TRADE_VOLUME",
-    "C": "OPEN_INTEREST",
-}
-MD_ACTIONS = {"0": "NEW", "1": "CHANGE", "2": "DELETE"}
-# Where an MD entry's price and size go in the MDTick payload.
-_MD_SLOTS = {"0": ("bid", "bid_size"), "1": ("ask", "ask_size"), "2": ("last", "last_size")}
-SESSION_TYPES = frozenset({"A", "0", "1", "2", "4", "5"})
-# Session payload fields per message: (tag, name, is_int).
-_SESSION_FIELDS: dict[str, tuple[tuple[str, str, bool], ...]] = {
-    "A": (
-        ("98", "encrypt_method", True),
-        ("108", "heart_bt_int", True),
-        ("141", "reset_seq_num_flag", False),
-        ("1137", "default_appl_ver_id", False),
-    ),
-    "0": (("112", "test_req_id", False),),
-    "1": (("112", "test_req_id", False),),
-    "2": (("7", "begin_seq_no", True), ("16", "end_seq_no", True)),
-    "4": (("36", "new_seq_no", True), ("123", "gap_fill_flag", False)),
-    "5": (("58", "text", False),),
-}
-_REJECTS: dict[str, tuple[str, tuple[tuple[str, str, bool], ...]]] = {
-    "9": (
-        "CANCEL_REJECT",
-        (
-            ("39", "ord_status", False),
-            ("102", "cxl_rej_reason", True),
-            ("434", "cxl_rej_response_to", False),
-            ("58", "text", False),
-        ),
-    ),
-    "3": (
-        "SESSION_REJECT",
-        (
-            ("45", "ref_seq_num", True),
-            ("371", "ref_tag_id", True),
-            ("372", "ref_msg_type", False),
-            ("373", "session_reject_reason", True),
-            ("58", "text", False),
-        ),
-    ),
-    "j": (
-        "BUSINESS_REJECT",
-        (
-            ("45", "ref_seq_num", True),
-            ("372", "ref_msg_type", False),
-            ("379", "business_reject_ref_id", False),
-            ("380", "business_reject_reason", True),
-            ("58", "text", False),
-        ),
-    ),
-}
-_OLD_BEGIN_STRINGS = frozenset({"FIX.4.0", "FIX.4.1", "FIX.4.2"})
-_ORDER_ACTIONS = {"D": "new", "F": "cancel", "G": "replace"}
-_MD_TYPES = frozenset({"W", "X"})
-_KEY_TAGS = (
-    ("55", "symbol"),
-    ("11", "cl_ord_id"),
-    ("41", "orig_cl_ord_id"),
-    ("37", "order_id"),
-    ("17", "exec_id"),
+from adapters.fix.dictionary import (
+    EXEC_TYPES,
+    KEY_TAGS,
+    MD_ACTIONS,
+    MD_ENTRY_TYPES,
+    MD_SLOTS,
+    MD_TYPES,
+    OLD_BEGIN_STRINGS,
+    ORD_STATUS,
+    ORD_TYPES,
+    ORDER_ACTIONS,
+    REJECTS,
+    SESSION_FIELDS,
+    SESSION_TYPES,
+    SIDES,
+    TIFS,
 )
-
-
-_TS_BASE = re.compile(r"(\d{4})(\d{2})(\d{2})-(\d{2}):(\d{2}):(\d{2})", re.ASCII)
-_ts_cache: dict[str, int] = {}
-_POW10 = (1, 10**8, 10**7, 10**6, 10**5, 10**4, 10**3, 10**2, 10, 1)
-
-
-class FixMappingError(ValueError):
-    """A framed message that cannot become an event (e.g. an unreadable SendingTime)."""
-
-
-def utc_ts_ns(value: bytes) -> int:
-    """``YYYYMMDD-HH:MM:SS[.f…]`` (UTCTimestamp, up to nanoseconds) → exact epoch nanoseconds."""
-    # latin-1 maps each byte to one character, so every check below sees the bytes as they are.
-    return _ts_ns(value.decode("latin-1"), value)
-
-
-def _ts_ns(value: str, orig: bytes | None = None) -> int:
-    """utc_ts_ns on text; ``orig`` is the value's bytes for error messages (else re-encoded)."""
-    # The date-time part is cached: a log's timestamps share few distinct seconds.
-    base = _ts_cache.get(value[:17])
-    if base is None:
-        base = _ts_base(value, orig)
-    if len(value) == 17:
-        return base
-    frac = value[18:]
-    if value[17:18] != "." or not 1 <= len(frac) <= 9 or not (frac.isdigit() and frac.isascii()):
-        shown = orig if orig is not None else value.encode("utf-8", "backslashreplace")
-        raise FixMappingError(f"bad UTC timestamp fraction {shown[:40]!r}")
-    return base + int(frac) * _POW10[len(frac)]
-
-
-def recv_ts_ns(value: bytes) -> int | None:
-    """A log prefix's ``YYYYMMDD-HH:MM:SS[.f…]`` as epoch ns, or None when it is not one."""
-    text = value.decode("latin-1")
-    base = _ts_cache.get(text[:17])
-    n = len(text)
-    if (
-        base is not None
-        and 19 <= n <= 27
-        and text[17] == "."
-        and (frac := text[18:]).isdigit()
-        and frac.isascii()
-    ):
-        return base + int(frac) * _POW10[n - 18]
-    try:
-        return utc_ts_ns(value)
-    except FixMappingError:
-        return None
-
-
-def _ts_base(value: str, orig: bytes | None) -> int:
-    shown = orig if orig is not None else value.encode("utf-8", "backslashreplace")
-    m = _TS_BASE.fullmatch(value[:17])
-    if m is None:
-        raise FixMappingError(f"bad UTC timestamp {shown[:40]!r}")
-    y, mo, d, h, mi, s = (int(g) for g in m.groups())
-    try:
-        # Second 60 is a leap second in FIX; it is counted as the next second's start.
-        epoch = datetime(y, mo, d, h, mi, min(s, 59)).toordinal() - 719163
-    except ValueError as exc:
-        raise FixMappingError(f"bad UTC timestamp {shown[:40]!r}: {exc}") from None
-    if len(_ts_cache) > 100_000:
-        _ts_cache.clear()
-    base = _ts_cache[value[:17]] = (((epoch * 24 + h) * 60 + mi) * 60 + s) * 1_000_000_000
-    return base
+from adapters.fix.timestamps import (
+    POW10,
+    TS_CACHE,
+    FixMappingError,
+    text_ts_ns,
+    utc_ts_ns,
+)
 
 
 def _qty(v: str) -> int | str:
@@ -233,7 +59,7 @@ def _opt(
 
 def _keys(f: dict[str, str]) -> dict[str, str]:
     keys = {}
-    for tag, name in _KEY_TAGS:
+    for tag, name in KEY_TAGS:
         v = f.get(tag)
         if v is not None and v != "NONE":  # "NONE" is FIX's placeholder for no OrderID
             keys[name] = v
@@ -241,7 +67,7 @@ def _keys(f: dict[str, str]) -> dict[str, str]:
 
 
 def _keys_of(v: tuple[str | None, ...]) -> dict[str, str]:
-    """Keys from a plan's value tuple, whose first five are the _KEY_TAGS values."""
+    """Keys from a plan's value tuple, whose first five are the KEY_TAGS values."""
     sym, cl, orig, oid, eid = v[:5]
     keys = {}
     if sym is not None and sym != "NONE":  # "NONE" is FIX's placeholder for no OrderID
@@ -260,7 +86,7 @@ def _keys_of(v: tuple[str | None, ...]) -> dict[str, str]:
 # Field plans: for each message shape (its tags in order), C-level getters that pick the values a
 # mapping needs from the message's value list in one call (the last of a repeated tag, as a dict
 # would keep; index -1 picks the None appended for absent tags).
-_KEY_NAMES = tuple(t for t, _ in _KEY_TAGS)
+_KEY_NAMES = tuple(t for t, _ in KEY_TAGS)
 _PLAN_TAGS = (
     ("35", "52", "49", "56", "34", "60", "43"),
     (*_KEY_NAMES, "150", "39", "54", "14", "151", "6", "38", "32", "44", "31", "58", "103", "8"),
@@ -355,16 +181,16 @@ class FixNormalizer:
         if sent is None:
             raise FixMappingError("missing SendingTime(52)")
         # Inline fast path for the common cached-second, fractional timestamps.
-        ts = _ts_cache.get(sent[:17])
+        ts = TS_CACHE.get(sent[:17])
         n = len(sent)
         if ts is not None and 19 <= n <= 27 and sent[17] == "." and (frac := sent[18:]).isdigit():
-            ts += int(frac) * _POW10[n - 18]
+            ts += int(frac) * POW10[n - 18]
             ok = frac.isascii()
         else:
             ok = ts is not None and n == 17
         transact = None
         if tt is not None:
-            transact = _ts_cache.get(tt[:17])
+            transact = TS_CACHE.get(tt[:17])
             n = len(tt)
             if (
                 transact is not None
@@ -372,14 +198,14 @@ class FixNormalizer:
                 and tt[17] == "."
                 and (frac := tt[18:]).isdigit()
             ):
-                transact += int(frac) * _POW10[n - 18]
+                transact += int(frac) * POW10[n - 18]
                 ok = ok and frac.isascii()
             elif transact is None or n != 17:
                 ok = False
         if not ok:
             try:
-                ts = _ts_ns(sent)
-                transact = _ts_ns(tt) if tt is not None else None
+                ts = text_ts_ns(sent)
+                transact = text_ts_ns(tt) if tt is not None else None
             except FixMappingError:
                 if raw is None or raw_text.isascii():
                     raise
@@ -404,21 +230,21 @@ class FixNormalizer:
             payload["transact_ts_ns"] = transact
         if poss_dup == "Y":
             payload["poss_dup"] = True
-        assert ts is not None  # ok implies a cached second; otherwise _ts_ns returned or raised
+        assert ts is not None  # ok implies a cached second; otherwise text_ts_ns returned or raised
         base = (ts, recv_ts_ns, sender)
 
         if msg_type == "8":
             events = self._exec_report(plan[1](vals), base, payload, raw_text)
-        elif msg_type in _MD_TYPES:
+        elif msg_type in MD_TYPES:
             events = self._market_data(plan[3](vals), plan[4], vals, base, payload, raw_text)
-        elif msg_type in _ORDER_ACTIONS:
+        elif msg_type in ORDER_ACTIONS:
             events = [self._order(plan[2](vals), msg_type, base, payload, raw_text)]
         else:
             f = dict(zip(flat[0::2], vals[:-1], strict=True))
             if msg_type in SESSION_TYPES:
-                _opt(payload, f, _SESSION_FIELDS[msg_type])
+                _opt(payload, f, SESSION_FIELDS[msg_type])
                 events = [self._event("Session", base, {}, [], payload, raw_text)]
-            elif msg_type in _REJECTS:
+            elif msg_type in REJECTS:
                 events = [self._reject(f, msg_type, base, payload, raw_text)]
             else:
                 # Anything else is kept, as an annotation with all its fields, never dropped.
@@ -553,7 +379,7 @@ class FixNormalizer:
     ) -> dict[str, Any]:
         keys = _keys_of(v)
         side, qty, price, ot, tif, account = v[5:]
-        action = _ORDER_ACTIONS[msg_type]
+        action = ORDER_ACTIONS[msg_type]
         payload["action"] = action
         payload["side"] = None if side is None else SIDES.get(side) or side
         payload["qty"] = _qty(qty) if qty is not None else None
@@ -640,7 +466,7 @@ class FixNormalizer:
             "raw": raw,
         }
         # A trade: ExecType F (FIX 4.3+), or Partial fill / Fill in FIX 4.2 and earlier.
-        trade = et == "F" or ((et == "1" or et == "2") and begin in _OLD_BEGIN_STRINGS)
+        trade = et == "F" or ((et == "1" or et == "2") and begin in OLD_BEGIN_STRINGS)
         if not (trade and last_qty is not None and last_px is not None and last_qty.strip("0.")):
             return [report]
         fill = {
@@ -670,7 +496,7 @@ class FixNormalizer:
         self, f: dict[str, str], msg_type: str, base: _Base, payload: dict[str, Any], raw: str
     ) -> dict[str, Any]:
         keys = _keys(f)
-        exec_type, spec = _REJECTS[msg_type]
+        exec_type, spec = REJECTS[msg_type]
         payload["exec_type"] = exec_type
         _opt(payload, f, spec)
         ref = payload.get("ref_seq_num")
@@ -701,7 +527,7 @@ class FixNormalizer:
         if md_req is not None:
             payload["md_req_id"] = md_req
         events: list[dict[str, Any]] = []
-        host, seq, slots, types = base[2], self.seq, _MD_SLOTS, MD_ENTRY_TYPES
+        host, seq, slots, types = base[2], self.seq, MD_SLOTS, MD_ENTRY_TYPES
         for entry in entries:
             et, px, size, action, entry_id, position, symbol = entry(vals)
             p = payload.copy()

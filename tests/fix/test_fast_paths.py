@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adapters.fix import mapping
+from adapters.fix import timestamps
 from adapters.fix.bench import as_log, corpus, encode_message
 from adapters.fix.framing import frame_log
 from adapters.fix.log import read_fix_log
@@ -33,7 +33,7 @@ def test_bulk_and_pairwise_normalisation_agree() -> None:
     norm = FixNormalizer("b", bulk.header["host"])
     pairwise = []
     for frame in frame_log(log).frames:
-        recv = mapping.utc_ts_ns(frame.log_ts) if frame.log_ts else None
+        recv = timestamps.utc_ts_ns(frame.log_ts) if frame.log_ts else None
         pairwise += norm.normalize(frame.fields, frame.msg, recv)
     assert pairwise == bulk.events
 
@@ -41,7 +41,7 @@ def test_bulk_and_pairwise_normalisation_agree() -> None:
 def test_timestamps_parse_the_same_with_a_cold_or_warm_cache() -> None:
     sent = ["20250101-12:00:00", "20250101-12:00:00.5", "20250101-12:00:00.123456789"]
     messages = [msg("0", [(60, s)], seq=str(i + 1), sent=s) for i, s in enumerate(sent)]
-    mapping._ts_cache.clear()
+    timestamps.TS_CACHE.clear()
     cold = read_fix_log(b"".join(messages), "t.log").events
     warm = read_fix_log(b"".join(messages), "t.log").events
     assert cold == warm

@@ -6,7 +6,8 @@ import pytest
 
 from adapters.fix.framing import frame_log
 from adapters.fix.log import read_fix_log
-from adapters.fix.mapping import FixMappingError, FixNormalizer, utc_ts_ns
+from adapters.fix.mapping import FixNormalizer
+from adapters.fix.timestamps import FixMappingError, utc_ts_ns
 from tests.fix.conftest import msg
 
 T0 = 1735732800 * 10**9  # 2025-01-01T12:00:00Z
