@@ -22,6 +22,7 @@ from deltatrace.ingest.writer import (
     CaptureSummary,
     CaptureWriter,
     IngestError,
+    Progress,
     Transform,
     bulk_mode,
 )
@@ -45,6 +46,7 @@ def ingest_jsonl(
     transform: Transform | None = None,
     header_transform: Transform | None = None,
     path: str | None = None,
+    progress: Progress | None = None,
 ) -> CaptureSummary:
     """One JSONL capture stream: optional header line, then events.
 
@@ -82,7 +84,7 @@ def ingest_jsonl(
     if capture.source != source:
         Capture.objects.filter(pk=capture.pk).update(source=source[:500])
         capture.source = source
-    writer = CaptureWriter(incident, capture, strict=strict, transform=transform)
+    writer = CaptureWriter(incident, capture, strict=strict, transform=transform, progress=progress)
     if header_error:
         assert first is not None
         writer.quarantine(1, first[1].decode("utf-8", "replace"), f"bad header: {header_error}")
@@ -109,6 +111,7 @@ def ingest_events(
     strict: bool = False,
     transform: Transform | None = None,
     offset_kind: str = "line",
+    progress: Progress | None = None,
 ) -> CaptureSummary:
     """Already-decoded events from an adapter (e.g. a FIX log), plus what it quarantined itself."""
     capture = get_or_create_capture(incident, header)
@@ -116,7 +119,12 @@ def ingest_events(
         Capture.objects.filter(pk=capture.pk).update(source=source[:500])
         capture.source = source
     writer = CaptureWriter(
-        incident, capture, strict=strict, transform=transform, offset_kind=offset_kind
+        incident,
+        capture,
+        strict=strict,
+        transform=transform,
+        offset_kind=offset_kind,
+        progress=progress,
     )
     with bulk_mode():
         for offset, raw, reason in quarantined:
@@ -133,6 +141,7 @@ def _ingest_fix(
     strict: bool,
     transform: Transform | None,
     header_transform: Transform | None,
+    progress: Progress | None = None,
 ) -> CaptureSummary:
     from adapters.fix.log import read_fix_log
 
@@ -146,6 +155,7 @@ def _ingest_fix(
         strict=strict,
         transform=transform,
         offset_kind="offset",
+        progress=progress,
     )
 
 
@@ -157,6 +167,7 @@ def ingest_paths(
     transform: Transform | None = None,
     actor: str = "cli",
     policy: str | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Ingest files (or `-` for stdin) into an incident; returns the `--json` summary.
 
@@ -180,11 +191,12 @@ def ingest_paths(
         "strict": strict,
         "transform": transform,
         "header_transform": header_transform,
+        "progress": progress,
     }
     for p in paths:
         if fmt == "fix":
             data = sys.stdin.buffer.read() if p == "-" else Path(p).read_bytes()
-            summary = _ingest_fix(inc, data, p, strict, transform, header_transform)
+            summary = _ingest_fix(inc, data, p, strict, transform, header_transform, progress)
         elif p == "-":
             summary = ingest_jsonl(inc, sys.stdin.buffer, "-", **opts)
         else:

@@ -34,6 +34,8 @@ BATCH = 20_000
 AFTER_THE_FACT = frozenset({"governance"})
 _BULK_CACHE_KIB = 64 * 1024
 Transform = Callable[[dict[str, Any]], dict[str, Any]]
+# (capture key, lines written so far): called after each committed batch of a capture.
+Progress = Callable[[str, int], None]
 
 
 class IngestError(Exception):
@@ -85,11 +87,14 @@ class CaptureWriter:
         strict: bool = False,
         transform: Transform | None = None,
         offset_kind: str = "line",
+        progress: Progress | None = None,
     ) -> None:
         self.incident = incident
         self.capture = capture
         self.strict = strict
         self.transform = transform
+        self.progress = progress
+        self._lines_done = 0
         self.offset_kind = offset_kind
         self.summary = CaptureSummary(capture.key, capture.pk)
         self._rows: list[tuple[Any, ...]] = []
@@ -289,6 +294,9 @@ class CaptureWriter:
                     quarantine,
                     "quarantine_unique",
                 )
+        if self.progress is not None:
+            self._lines_done += len(rows) + len(quarantine)
+            self.progress(self.capture.key, self._lines_done)
 
     def _note_digests(self, rows: list[tuple[Any, ...]], inserted: int) -> None:
         """Hash the batch's digests into the capture digest while they are at hand, which is valid as

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from typing import Any
 
@@ -31,6 +32,13 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **opts: Any) -> None:
         t0 = time.perf_counter()
+        # A person at a terminal sees the count move; logs and pipes get the summary only.
+        live = sys.stderr.isatty() and not opts["json"]
+
+        def progress(capture: str, lines: int) -> None:
+            sys.stderr.write(f"\r  {capture}: {lines:,} lines stored …")
+            sys.stderr.flush()
+
         try:
             summary = ingest_paths(
                 opts["paths"],
@@ -38,9 +46,13 @@ class Command(BaseCommand):
                 opts["format"],
                 opts["strict"],
                 policy=opts["policy"],
+                progress=progress if live else None,
             )
         except IngestError as exc:
             raise CommandError(str(exc)) from exc
+        finally:
+            if live:
+                sys.stderr.write("\r\033[K")
         elapsed = time.perf_counter() - t0
         if opts["json"]:
             self.stdout.write(json.dumps(summary))
@@ -48,17 +60,17 @@ class Command(BaseCommand):
         self.stdout.write(f"incident {summary['incident']} (id {summary['incident_id']})")
         for c in summary["captures"]:
             line = (
-                f"  {c['capture']}: {c['accepted']} accepted, {c['duplicates']} duplicates, "
-                f"{c['quarantined']} quarantined"
+                f"  {c['capture']}: {c['accepted']:,} accepted, {c['duplicates']:,} duplicates, "
+                f"{c['quarantined']:,} quarantined"
             )
             self.stdout.write(line)
             for reason, n in sorted(c["quarantine_reasons"].items()):
-                self.stdout.write(f"      {n} × {reason}")
+                self.stdout.write(f"      {n:,} × {reason}")
         total = summary["accepted"] + summary["duplicates"] + summary["quarantined"]
         rate = total / elapsed if elapsed > 0 else 0.0
         self.stdout.write(
-            f"total: {summary['accepted']} accepted, {summary['duplicates']} duplicates, "
-            f"{summary['quarantined']} quarantined in {elapsed:.2f}s ({rate:,.0f} lines/s)"
+            f"total: {summary['accepted']:,} accepted, {summary['duplicates']:,} duplicates, "
+            f"{summary['quarantined']:,} quarantined in {elapsed:.2f}s ({rate:,.0f} lines/s)"
         )
         if summary["quarantined"]:
             self.stdout.write(
