@@ -31,7 +31,8 @@ POLL_S = 1.0
 
 @database_sync_to_async
 def may_view(user: Any) -> bool:
-    return user is not None and user.is_authenticated and can(user, "view")
+    """Whether a WebSocket's session user may watch incidents (and their replays)."""
+    return bool(user is not None and user.is_authenticated and can(user, "view"))
 
 
 @database_sync_to_async

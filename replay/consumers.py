@@ -37,7 +37,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils import timezone
 
-from deltatrace.roles import can
+from deltatrace.consumers import may_view
 from replay.models import STALE_AFTER, ReplayRun, group_name, step_dicts
 
 BLOCK = 1000  # steps per cached block and per frame at max speed
@@ -76,11 +76,6 @@ def steps_after(run_id: int, after: int) -> list[dict[str, Any]]:
 def one_step(run_id: int, n: int) -> dict[str, Any] | None:
     found = step_dicts(run_id, n - 1, 1) if n > 0 else []
     return found[0] if found else None
-
-
-@database_sync_to_async
-def may_view(user: Any) -> bool:
-    return bool(user is not None and user.is_authenticated and can(user, "view"))
 
 
 @database_sync_to_async

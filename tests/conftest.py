@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -32,3 +32,14 @@ def _fresh_cache() -> Iterator[None]:
 
     cache.clear()
     yield
+
+
+@pytest.fixture
+async def close_thread_connections() -> AsyncIterator[None]:
+    """Async tests reach the database from asgiref's sync thread, whose connection would outlive
+    the test and keep PostgreSQL from dropping the test database at the end of the session."""
+    yield
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    await sync_to_async(connections.close_all, thread_sensitive=True)()

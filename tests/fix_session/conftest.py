@@ -80,11 +80,5 @@ async def harness() -> AsyncIterator[Callable[..., Any]]:
 
 
 @pytest.fixture(autouse=True)
-async def close_thread_connections() -> AsyncIterator[None]:
-    """Database work runs in asgiref's sync thread, whose connection would otherwise outlive the
-    test and keep PostgreSQL from dropping the test database at the end of the session."""
-    yield
-    from asgiref.sync import sync_to_async
-    from django.db import connections
-
-    await sync_to_async(connections.close_all, thread_sensitive=True)()
+def _close_thread_connections(close_thread_connections: None) -> None:
+    """Every test here: see tests/conftest.py."""

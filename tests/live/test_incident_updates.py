@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -21,11 +20,8 @@ T0 = 1_767_225_600_000_000_000
 
 
 @pytest.fixture(autouse=True)
-async def close_thread_connections() -> AsyncIterator[None]:
-    yield
-    from django.db import connections
-
-    await sync_to_async(connections.close_all, thread_sensitive=True)()
+def _close_thread_connections(close_thread_connections: None) -> None:
+    """Every test here: see tests/conftest.py."""
 
 
 def tick(seq: int) -> dict[str, Any]:

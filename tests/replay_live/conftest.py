@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -54,11 +53,5 @@ def communicator(run_id: int, cookie: bytes | None, origin: bytes = b"http://tes
 
 
 @pytest.fixture(autouse=True)
-async def close_thread_connections() -> AsyncIterator[None]:
-    """Consumers reach the database from asgiref's sync thread; its connection would outlive the
-    test and keep PostgreSQL from dropping the test database at the end of the session."""
-    yield
-    from asgiref.sync import sync_to_async
-    from django.db import connections
-
-    await sync_to_async(connections.close_all, thread_sensitive=True)()
+def _close_thread_connections(close_thread_connections: None) -> None:
+    """Every test here: see tests/conftest.py."""
