@@ -102,21 +102,43 @@ class FeedHost:
 
 
 class StrategyHost:
-    """Runs a strategy: records each input as received, then its stage outputs, and sends Orders."""
+    """Runs a strategy: records each input as received, then its stage outputs, and sends Orders.
 
-    def __init__(self, w: CaptureWriter, strategy: Strategy, seed: int, send_order: Send) -> None:
+    Deciding takes time: ``compute`` draws the nanoseconds one decision that emits outputs takes
+    (signal, plan and orders are stamped and the orders sent when it ends). The host decides one
+    input at a time, so what arrives meanwhile waits and is recorded when its turn comes.
+    """
+
+    def __init__(
+        self,
+        w: CaptureWriter,
+        strategy: Strategy,
+        seed: int,
+        send_order: Send,
+        compute: Callable[[], int] | None = None,
+    ) -> None:
         self.w = w
         self.strategy = strategy
         self.ctx = Context(seed)
         self.send_order = send_order
+        self.compute = compute
+        self.busy_until = 0
 
     def receive(self, msg: Msg) -> None:
+        sim = self.w.sim
+        if sim.now < self.busy_until:  # still deciding: the message waits its turn
+            sim.push(self.busy_until, self.receive, (msg,))
+            return
         kind = msg[0]
         parents = [{"capture": msg[3], "seq": msg[4], "kind": "send_receive"}]  # sr(msg)
         ev = self.w.record(kind, STRATEGY_INPUT_LANES[kind], msg[1], msg[2], parents, None, msg[5])
         self._run(ev)
 
     def on_link(self, event: str, peer: str) -> None:
+        sim = self.w.sim
+        if sim.now < self.busy_until:
+            sim.push(self.busy_until, self.on_link, (event, peer))
+            return
         ev = self.w.record("Session", "session", {}, {"event": event, "peer": peer}, [])
         self._run(ev)
 
@@ -130,6 +152,11 @@ class StrategyHost:
         outputs = self.strategy.handle(sev, ctx)
         if not outputs:
             return
+        sim = w.sim
+        done = sim.now + (self.compute() if self.compute is not None else 0)
+        if done > sim.now:
+            self.busy_until = done
+            ts = w.at(done)  # the outputs exist when the decision ends
         kinds = w.kinds
         record = w.record
         for ref, out in outputs:
@@ -143,7 +170,11 @@ class StrategyHost:
             rec = record(kind, out.lane, out.keys, out.payload, parents, ts)
             assert rec["seq"] == ref[1], "outputs must follow their input with consecutive seqs"
             if kind == "Order":
-                self.send_order((kind, out.keys, out.payload, capture, rec["seq"], rec["hlc"]))
+                order = (kind, out.keys, out.payload, capture, rec["seq"], rec["hlc"])
+                if done > sim.now:
+                    sim.push(done, self.send_order, (order,))
+                else:
+                    self.send_order(order)
 
 
 def to_request(keys: dict[str, str], p: dict[str, Any], strategy: str) -> Any:

@@ -23,7 +23,8 @@ from adapters.testbed.sim import Sim
 from adapters.testbed.venue import GatewayHost, VenueHost, gateway_meta, risk_limits_meta
 from adapters.testbed.writer import CaptureWriter
 
-TESTBED_VERSION = "1.1.0"  # 1.1: the gateway header records its risk limits
+# 1.1: the gateway header records its risk limits; 1.2: the strategy host takes time to decide
+TESTBED_VERSION = "1.2.0"
 START_NS = 1_767_364_200_000_000_000  # 2026-01-02 14:30:00 UTC
 SYMBOL = "ACME"
 START_CENTS = 10_000
@@ -84,7 +85,16 @@ class World:
             self.links[name] = lk = Link(spec, sim, links_rng, deliver, START_NS)
             return lk
 
-        self.strategy_host = StrategyHost(w["strategy"], self.strategy, seed, self._send_order)
+        # Its own stream, so decision times never shift what the other generators draw.
+        decide = random.Random(f"{seed}:decide")
+        lo, hi = sc.decision_ns
+        self.strategy_host = StrategyHost(
+            w["strategy"],
+            self.strategy,
+            seed,
+            self._send_order,
+            (lambda: lo + int(decide.random() * (hi - lo))) if hi > 0 else None,
+        )
         self.venue_host = VenueHost(
             w["venue"], MatchingEngine("XSIM", market_data=False), self._venue_out
         )

@@ -49,6 +49,10 @@ class CaptureWriter:
     def now(self) -> int:
         return self._read(self.sim.now)
 
+    def at(self, sim_ns: int) -> int:
+        """This host's clock reading at simulated time ``sim_ns`` (not before its last reading)."""
+        return self._read(sim_ns)
+
     def record(
         self,
         kind: str,
