@@ -57,6 +57,8 @@ class Scenario:
     max_offset_ns: int = 100 * US
     # How long the strategy host takes to decide on an input that makes it act: uniform in [lo, hi).
     decision_ns: tuple[int, int] = (4 * US, 12 * US)
+    # How long the risk gateway takes to check one order: uniform in [lo, hi).
+    check_ns: tuple[int, int] = (1 * US, 3 * US)
     # Faults. Times are offsets from the run start, in ns.
     md_partitions: tuple[tuple[int, int], ...] = ()
     price_jumps: dict[int, int] = field(default_factory=dict)  # tick number -> cents

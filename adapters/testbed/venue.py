@@ -107,6 +107,7 @@ class GatewayHost:
         strategy_name: str,
         to_venue: Callable[[tuple[Msg, Any]], None],
         to_strategy: Send,
+        check: Callable[[], int] | None = None,
     ) -> None:
         self.w = w
         self.remote = RemoteEngine(venue)
@@ -115,8 +116,26 @@ class GatewayHost:
         self.strategy_name = strategy_name
         self.to_venue, self.to_strategy = to_venue, to_strategy
         self.seen: dict[str, Msg | None] = {}  # cl_ord_id -> last report relayed for it
+        self.check = check  # ns one order's pre-trade checks take (None: instantaneous)
+        self.busy_until = 0
+
+    def _busy(self, fn: Callable[..., Any], *args: Any) -> bool:
+        """Still checking an earlier order: ``fn(*args)`` waits its turn (True if deferred)."""
+        sim = self.w.sim
+        if sim.now < self.busy_until:
+            sim.push(self.busy_until, fn, args)
+            return True
+        return False
+
+    def _later(self, done: int, fn: Callable[..., Any], *args: Any) -> None:
+        if done > self.w.sim.now:
+            self.w.sim.push(done, fn, args)
+        else:
+            fn(*args)
 
     def on_order(self, msg: Msg) -> None:
+        if self._busy(self.on_order, msg):
+            return
         w = self.w
         keys, payload = msg[1], msg[2]
         ev = w.record("Order", "risk", keys, payload, sr(msg), None, msg[5])
@@ -137,6 +156,14 @@ class GatewayHost:
         else:
             results, reports = self.risk.replace_with_checks(req, ts)
         sender = ev
+        # The checks take time: their results are stamped, and sent on, when they are done (the
+        # rules themselves judge the order as of its arrival, as a what-if replay does).
+        sim = w.sim
+        done = sim.now + (self.check() if self.check is not None and results else 0)
+        out_ts = None
+        if done > sim.now:
+            self.busy_until = done
+            out_ts = w.at(done)
         if results:
             # One order's checks share their keys and parent: record them with one dict each
             # (events are never changed once recorded, so the lines come out the same).
@@ -146,17 +173,19 @@ class GatewayHost:
             for r in results:
                 same = r.cl_ord_id == first.cl_ord_id and r.symbol == first.symbol
                 rk = rkeys if same else r.to_keys()
-                sender = w.record("RiskCheck", "risk", rk, r.to_payload(), parents)
+                sender = w.record("RiskCheck", "risk", rk, r.to_payload(), parents, out_ts)
                 if r.result != "pass":  # not r.passed
-                    self.to_strategy(msg_of(w, sender))
+                    self._later(done, self.to_strategy, msg_of(w, sender))
         for rep in reports:
             parents = [{"seq": ev["seq"], "kind": "order_report"}]
-            out = w.record("ExecReport", "risk", rep.to_keys(), rep.to_payload(), parents)
+            out = w.record("ExecReport", "risk", rep.to_keys(), rep.to_payload(), parents, out_ts)
             self.seen[cl] = msg_of(w, out)
-            self.to_strategy(self.seen[cl])  # type: ignore[arg-type]
-        self._flush(sender)
+            self._later(done, self.to_strategy, self.seen[cl])
+        self._later(done, self._flush, sender)
 
     def kill_switch(self, scope: str, value: str, reason: str) -> None:
+        if self._busy(self.kill_switch, scope, value, reason):
+            return
         w = self.w
         payload = {"action": "kill_switch", "scope": scope, "value": value, "reason": reason}
         ev = w.record("Annotation", "risk", {}, payload, [])
@@ -177,6 +206,8 @@ class GatewayHost:
                 self.to_venue((msg_of(w, sender), req))
 
     def on_report(self, item: Report) -> None:
+        if self._busy(self.on_report, item):
+            return
         msg, rep = item
         w = self.w
         w.hlc.recv(w.now(), msg[5][0], msg[5][1])  # relayed, not recorded: still causally after

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import random
+from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -24,11 +25,21 @@ from adapters.testbed.venue import GatewayHost, VenueHost, gateway_meta, risk_li
 from adapters.testbed.writer import CaptureWriter
 
 # 1.1: the gateway header records its risk limits; 1.2: the strategy host takes time to decide
+# and the gateway time to check
 TESTBED_VERSION = "1.2.0"
 START_NS = 1_767_364_200_000_000_000  # 2026-01-02 14:30:00 UTC
 SYMBOL = "ACME"
 START_CENTS = 10_000
 HOSTS = ("feed", "strategy", "gateway", "venue")
+
+
+def _draw(rng: random.Random, span: tuple[int, int]) -> Callable[[], int] | None:
+    """Durations uniform in [lo, hi) ns from a stream of their own, so drawing them never shifts
+    what the other generators draw (None: the host answers instantly)."""
+    lo, hi = span
+    if hi <= 0:
+        return None
+    return lambda: lo + int(rng.random() * (hi - lo))
 
 
 class UnknownScenario(KeyError):
@@ -85,15 +96,12 @@ class World:
             self.links[name] = lk = Link(spec, sim, links_rng, deliver, START_NS)
             return lk
 
-        # Its own stream, so decision times never shift what the other generators draw.
-        decide = random.Random(f"{seed}:decide")
-        lo, hi = sc.decision_ns
         self.strategy_host = StrategyHost(
             w["strategy"],
             self.strategy,
             seed,
             self._send_order,
-            (lambda: lo + int(decide.random() * (hi - lo))) if hi > 0 else None,
+            _draw(random.Random(f"{seed}:decide"), sc.decision_ns),
         )
         self.venue_host = VenueHost(
             w["venue"], MatchingEngine("XSIM", market_data=False), self._venue_out
@@ -106,6 +114,7 @@ class World:
             sc.strategy,
             self._gw_to_venue,
             self._gw_to_strategy,
+            _draw(random.Random(f"{seed}:check"), sc.check_ns),
         )
         md = link(
             "feed>strategy",
