@@ -223,7 +223,7 @@ def run_gateway(
         elif kind == "Annotation" and ev.payload.get("action") == "kill_switch":
             p = ev.payload
             risk.engage_kill_switch(p["scope"], p["value"], p.get("reason", ""), ev.ts_ns)
-        elif kind == "Order" and any(k == "send_receive" for _c, _s, k in ev.parents):
+        elif kind == "Order" and _received(ev):
             if not ev.payload:
                 raise ReplayError(
                     f"capture {capture} was loaded without payloads; cannot re-run its risk checks"

@@ -101,7 +101,39 @@ class FeedHost:
             sim.push(sim.now + delay, self.tick, ())
 
 
-class StrategyHost:
+class SerialHost:
+    """A host that does one piece of work at a time: what arrives while it works waits its turn,
+    and what the work produces is stamped and sent when it ends."""
+
+    w: CaptureWriter
+    busy_until: int
+
+    def _busy(self, fn: Callable[..., Any], *args: Any) -> bool:
+        """Still working: ``fn(*args)`` runs when the work ends (True if it was deferred)."""
+        sim = self.w.sim
+        if sim.now < self.busy_until:
+            sim.push(self.busy_until, fn, args)
+            return True
+        return False
+
+    def _work(self, duration: Callable[[], int] | None) -> tuple[int, int | None]:
+        """Start work now: when it ends, and this host's clock then (None: it takes no time)."""
+        sim = self.w.sim
+        done = sim.now + (duration() if duration is not None else 0)
+        if done > sim.now:
+            self.busy_until = done
+            return done, self.w.at(done)
+        return done, None
+
+    def _later(self, done: int, fn: Callable[..., Any], *args: Any) -> None:
+        """``fn(*args)`` when the work ends (at once if it took no time)."""
+        if done > self.w.sim.now:
+            self.w.sim.push(done, fn, args)
+        else:
+            fn(*args)
+
+
+class StrategyHost(SerialHost):
     """Runs a strategy: records each input as received, then its stage outputs, and sends Orders.
 
     Deciding takes time: ``compute`` draws the nanoseconds one decision that emits outputs takes
@@ -125,9 +157,7 @@ class StrategyHost:
         self.busy_until = 0
 
     def receive(self, msg: Msg) -> None:
-        sim = self.w.sim
-        if sim.now < self.busy_until:  # still deciding: the message waits its turn
-            sim.push(self.busy_until, self.receive, (msg,))
+        if self._busy(self.receive, msg):
             return
         kind = msg[0]
         parents = [{"capture": msg[3], "seq": msg[4], "kind": "send_receive"}]  # sr(msg)
@@ -135,9 +165,7 @@ class StrategyHost:
         self._run(ev)
 
     def on_link(self, event: str, peer: str) -> None:
-        sim = self.w.sim
-        if sim.now < self.busy_until:
-            sim.push(self.busy_until, self.on_link, (event, peer))
+        if self._busy(self.on_link, event, peer):
             return
         ev = self.w.record("Session", "session", {}, {"event": event, "peer": peer}, [])
         self._run(ev)
@@ -152,11 +180,9 @@ class StrategyHost:
         outputs = self.strategy.handle(sev, ctx)
         if not outputs:
             return
-        sim = w.sim
-        done = sim.now + (self.compute() if self.compute is not None else 0)
-        if done > sim.now:
-            self.busy_until = done
-            ts = w.at(done)  # the outputs exist when the decision ends
+        done, ended = self._work(self.compute)
+        if ended is not None:
+            ts = ended  # the outputs exist when the decision ends
         kinds = w.kinds
         record = w.record
         for ref, out in outputs:
@@ -171,10 +197,7 @@ class StrategyHost:
             assert rec["seq"] == ref[1], "outputs must follow their input with consecutive seqs"
             if kind == "Order":
                 order = (kind, out.keys, out.payload, capture, rec["seq"], rec["hlc"])
-                if done > sim.now:
-                    sim.push(done, self.send_order, (order,))
-                else:
-                    self.send_order(order)
+                self._later(done, self.send_order, order)
 
 
 def to_request(keys: dict[str, str], p: dict[str, Any], strategy: str) -> Any:

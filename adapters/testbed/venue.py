@@ -23,7 +23,7 @@ from adapters.exchange.types import (
     RiskLimits,
     Trade,
 )
-from adapters.testbed.hosts import Msg, Send, msg_of, sr, to_request
+from adapters.testbed.hosts import Msg, Send, SerialHost, msg_of, sr, to_request
 from adapters.testbed.writer import CaptureWriter
 
 Report = tuple[Msg, ExecReport]
@@ -95,7 +95,7 @@ class RemoteEngine:
             fn(r)
 
 
-class GatewayHost:
+class GatewayHost(SerialHost):
     """Records each order's receipt and risk checks; forwards passed orders; relays reports."""
 
     def __init__(
@@ -118,20 +118,6 @@ class GatewayHost:
         self.seen: dict[str, Msg | None] = {}  # cl_ord_id -> last report relayed for it
         self.check = check  # ns one order's pre-trade checks take (None: instantaneous)
         self.busy_until = 0
-
-    def _busy(self, fn: Callable[..., Any], *args: Any) -> bool:
-        """Still checking an earlier order: ``fn(*args)`` waits its turn (True if deferred)."""
-        sim = self.w.sim
-        if sim.now < self.busy_until:
-            sim.push(self.busy_until, fn, args)
-            return True
-        return False
-
-    def _later(self, done: int, fn: Callable[..., Any], *args: Any) -> None:
-        if done > self.w.sim.now:
-            self.w.sim.push(done, fn, args)
-        else:
-            fn(*args)
 
     def on_order(self, msg: Msg) -> None:
         if self._busy(self.on_order, msg):
@@ -158,12 +144,7 @@ class GatewayHost:
         sender = ev
         # The checks take time: their results are stamped, and sent on, when they are done (the
         # rules themselves judge the order as of its arrival, as a what-if replay does).
-        sim = w.sim
-        done = sim.now + (self.check() if self.check is not None and results else 0)
-        out_ts = None
-        if done > sim.now:
-            self.busy_until = done
-            out_ts = w.at(done)
+        done, out_ts = self._work(self.check if results else None)
         if results:
             # One order's checks share their keys and parent: record them with one dict each
             # (events are never changed once recorded, so the lines come out the same).
