@@ -7,8 +7,9 @@ if [ ! -x .venv/bin/python ]; then
     echo "Creating the virtual environment in .venv …"
     "$PY" -m venv .venv || { echo "python3 -m venv failed: install your distribution's python3-venv package" >&2; exit 1; }
 fi
-if ! .venv/bin/python -c "import deltatrace, django, daphne" 2>/dev/null || [ pyproject.toml -nt .venv/.installed ]; then
-    echo "Installing DeltaTrace and its dependencies (first run takes a minute) …"
+if ! .venv/bin/python -c "import deltatrace, django, daphne" 2>/dev/null || [ pyproject.toml -nt .venv/.installed ] \
+    || ! .venv/bin/python -c "import deltatrace.accel as a, sys; sys.exit(bool(a.stale_sources('.')))"; then
+    echo "Installing DeltaTrace and its dependencies (first run takes a minute or two: it compiles the hot cores) …"
     .venv/bin/python -m pip install --quiet --upgrade pip
     .venv/bin/python -m pip install --quiet -e .
     touch .venv/.installed

@@ -10,8 +10,11 @@ if [ ! -x .venv/bin/python ]; then
     echo "== creating .venv"
     "$PY" -m venv .venv
 fi
+# (Re)install when something is missing, the dependencies changed, or a compiled core's source was
+# edited since it was compiled (the install compiles them in place: see deltatrace/accel.py).
 if ! .venv/bin/python -c "import deltatrace, pytest_django, hypothesis, playwright, build" 2>/dev/null \
-    || [ pyproject.toml -nt .venv/.installed-test ]; then
+    || [ pyproject.toml -nt .venv/.installed-test ] || [ setup.py -nt .venv/.installed-test ] \
+    || ! .venv/bin/python -c "import deltatrace.accel as a, sys; sys.exit(bool(a.stale_sources('.')))"; then
     echo "== installing DeltaTrace with its test dependencies"
     .venv/bin/python -m pip install --quiet --upgrade pip
     .venv/bin/python -m pip install --quiet -e ".[test]"
@@ -51,11 +54,12 @@ rm -rf dist
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' READY_TO_PUBLISH)
 meta=$(.venv/bin/python -c "import tomllib; print(tomllib.load(open('pyproject.toml','rb'))['project']['version'])")
 [ "$version" = "$meta" ] || { echo "READY_TO_PUBLISH says $version but pyproject.toml says $meta" >&2; exit 1; }
-[ -f "dist/deltatrace-$version-py3-none-any.whl" ] || { echo "wheel for $version not built" >&2; exit 1; }
+wheel=$(ls dist/deltatrace-"$version"-*.whl 2>/dev/null | head -n1)
+[ -n "$wheel" ] || { echo "wheel for $version not built" >&2; exit 1; }
 clean=$(mktemp -d)
 trap 'rm -rf "$clean"' EXIT
 "$PY" -m venv "$clean/venv"
-"$clean/venv/bin/python" -m pip install --quiet "dist/deltatrace-$version-py3-none-any.whl"
+"$clean/venv/bin/python" -m pip install --quiet "$wheel"
 (cd "$clean" && DELTATRACE_HOME="$clean/home" "$clean/venv/bin/deltatrace" --help >/dev/null)
 (cd "$clean" && DELTATRACE_HOME="$clean/home" "$clean/venv/bin/deltatrace" migrate -v0 \
     && DELTATRACE_HOME="$clean/home" "$clean/venv/bin/deltatrace" simulate --scenario calm --seed 1 \
@@ -75,6 +79,9 @@ c.login(username="pkg", password="pkg-check-1")
 page = c.get("/incidents/1/")
 assert page.status_code == 200 and b"Timeline" in page.content, page.status_code
 assert c.get("/static/plotly/plotly.min.js").status_code == 200
+# ... and runs its hot cores compiled, as built.
+from deltatrace import accel
+assert set(accel.status().values()) == {"compiled"}, accel.status()
 PY
 )
 echo "== all checks passed (version $version)"

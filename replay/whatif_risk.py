@@ -185,7 +185,7 @@ def run_gateway(
     """Re-run the gateway of ``capture`` over the incident's ``events`` (merged order)."""
     gw = meta.get("risk_gateway") or {}
     remote = RemoteEngine(str(gw.get("venue", "")))
-    risk = RiskGateway(remote, limits)  # type: ignore[arg-type]
+    risk = RiskGateway(remote, limits)
     # Orders the recorded gateway turned away never reached the venue: if the replay lets one
     # through, the shadow venue answers it (and its cancels and replaces) from the recorded quotes.
     shadow = ShadowVenue(remote.venue, remote.deliver)

@@ -15,9 +15,9 @@ from __future__ import annotations
 import dataclasses
 from collections import deque
 from decimal import Context, Decimal
-from typing import Any
+from typing import Any, Protocol
 
-from .engine import MatchingEngine
+from .engine import Listener
 from .types import (
     BUY,
     ET_CANCEL_REJECT,
@@ -32,10 +32,27 @@ from .types import (
     ReplaceRequest,
     RiskLimits,
     RiskResult,
+    Trade,
     order_error,
     reject_report,
     replace_error,
 )
+
+
+class Venue(Protocol):
+    """What the gateway needs of the venue behind it: a MatchingEngine, or a stand-in for one
+    reached over a network (the testbed's gateway host)."""
+
+    venue: str
+
+    def subscribe(self, listener: Listener) -> None: ...
+    def submit(self, order: NewOrder, ts_ns: int) -> list[ExecReport]: ...
+    def cancel(self, req: CancelRequest, ts_ns: int) -> list[ExecReport]: ...
+    def replace(self, req: ReplaceRequest, ts_ns: int) -> list[ExecReport]: ...
+    def order(self, cl_ord_id: str) -> ExecReport | None: ...
+    def last_trade(self, symbol: str) -> Trade | None: ...
+    def top_of_book(self, symbol: str) -> tuple[Decimal | None, int, Decimal | None, int]: ...
+
 
 _BPS = Decimal(10000)
 _CENT = Decimal("0.01")
@@ -70,7 +87,7 @@ class _Tracked:
 
 
 class RiskGateway:
-    def __init__(self, engine: MatchingEngine, limits: RiskLimits, name: str = "RISK") -> None:
+    def __init__(self, engine: Venue, limits: RiskLimits, name: str = "RISK") -> None:
         self.engine = engine
         self.limits = limits
         self.name = name

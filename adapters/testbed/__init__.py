@@ -4,7 +4,7 @@
 ``SCENARIOS`` names and documents the scenarios (see ``scenarios.py``).
 """
 
-from adapters.testbed.scenarios import SCENARIOS, Scenario
-from adapters.testbed.world import UnknownScenario, World, run_scenario
+from adapters.testbed.scenarios import SCENARIOS, Scenario, UnknownScenario
+from adapters.testbed.world import World, run_scenario
 
 __all__ = ["SCENARIOS", "Scenario", "UnknownScenario", "World", "run_scenario"]

@@ -124,3 +124,8 @@ SCENARIOS: dict[str, Scenario] = {
         ),
     )
 }
+
+
+class UnknownScenario(KeyError):
+    def __str__(self) -> str:
+        return f"unknown scenario {self.args[0]!r}; scenarios: {', '.join(SCENARIOS)}"

@@ -20,13 +20,14 @@ from adapters.exchange.types import (
     CancelRequest,
     ExecReport,
     NewOrder,
+    ReplaceRequest,
     RiskLimits,
     Trade,
 )
 from adapters.testbed.hosts import Msg, Send, SerialHost, msg_of, sr, to_request
 from adapters.testbed.writer import CaptureWriter
 
-Report = tuple[Msg, ExecReport]
+Report = tuple[Msg, ExecReport | None]  # None: relayed session news, no report
 
 
 def risk_limits_meta(limits: RiskLimits) -> dict[str, Any]:
@@ -66,11 +67,17 @@ class RemoteEngine:
     def subscribe(self, listener: Callable[[ExecReport], None]) -> None:
         self.listeners.append(listener)
 
-    def submit(self, order: Any, ts_ns: int) -> list[ExecReport]:
+    def submit(self, order: NewOrder, ts_ns: int) -> list[ExecReport]:
         self.outbox.append(order)
         return []
 
-    cancel = replace = submit
+    def cancel(self, req: CancelRequest, ts_ns: int) -> list[ExecReport]:
+        self.outbox.append(req)
+        return []
+
+    def replace(self, req: ReplaceRequest, ts_ns: int) -> list[ExecReport]:
+        self.outbox.append(req)
+        return []
 
     def top_of_book(self, symbol: str) -> tuple[Decimal | None, int, Decimal | None, int]:
         return None, 0, None, 0
@@ -111,7 +118,7 @@ class GatewayHost(SerialHost):
     ) -> None:
         self.w = w
         self.remote = RemoteEngine(venue)
-        self.risk = RiskGateway(self.remote, limits)  # type: ignore[arg-type]
+        self.risk = RiskGateway(self.remote, limits)
         self.reference = reference
         self.strategy_name = strategy_name
         self.to_venue, self.to_strategy = to_venue, to_strategy
@@ -206,7 +213,7 @@ class VenueHost:
         self,
         w: CaptureWriter,
         engine: MatchingEngine,
-        to_gateway: Callable[[Report | tuple[Msg, None]], None],
+        to_gateway: Callable[[Report], None],
         bot_size: int = 5000,
     ) -> None:
         self.w = w

@@ -19,7 +19,7 @@ from adapters.strategies.registry import get_strategy
 from adapters.testbed.clock import HostClock
 from adapters.testbed.hosts import FeedHost, StrategyHost
 from adapters.testbed.network import Link, LinkSpec, install_partitions
-from adapters.testbed.scenarios import DEFAULT_CLOCKS, SCENARIOS, Scenario
+from adapters.testbed.scenarios import DEFAULT_CLOCKS, SCENARIOS, Scenario, UnknownScenario
 from adapters.testbed.sim import Sim
 from adapters.testbed.venue import GatewayHost, VenueHost, gateway_meta, risk_limits_meta
 from adapters.testbed.writer import CaptureWriter
@@ -40,11 +40,6 @@ def _draw(rng: random.Random, span: tuple[int, int]) -> Callable[[], int] | None
     if hi <= 0:
         return None
     return lambda: lo + int(rng.random() * (hi - lo))
-
-
-class UnknownScenario(KeyError):
-    def __str__(self) -> str:
-        return f"unknown scenario {self.args[0]!r}; scenarios: {', '.join(SCENARIOS)}"
 
 
 class World:

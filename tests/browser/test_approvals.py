@@ -67,9 +67,12 @@ def _login(chromium: Any, url: str, username: str) -> Any:
 def _sign(page: Any, url: str, trigger_id: int) -> str:
     page.goto(f"{url}/approvals/triggers/{trigger_id}/")
     page.wait_for_selector("#digest-check.ok")
-    page.click("#approve-btn")
-    page.wait_for_selector("#sign-status[data-result]", timeout=15_000)
-    return str(page.get_attribute("#sign-status", "data-result"))
+    # A signed page reloads itself shortly after; wait for that, or a later goto races with it.
+    with page.expect_navigation(timeout=15_000):
+        page.click("#approve-btn")
+        page.wait_for_selector("#sign-status[data-result]", timeout=15_000)
+        result = str(page.get_attribute("#sign-status", "data-result"))
+    return result
 
 
 def test_two_approvers_sign_in_the_browser_and_the_kill_switch_blocks_an_order(

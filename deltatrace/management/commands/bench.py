@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from deltatrace import accel
 from deltatrace.benchmarks import SUITES, Suite
 
 
@@ -25,6 +26,9 @@ class Command(BaseCommand):
         if unknown:
             raise CommandError(f"unknown suite {unknown[0]!r}; choose from {', '.join(SUITES)}")
         results: list[Suite] = []
+        cores = accel.summary()  # figures from Python sources are not the product's speed
+        if not opts["json"]:
+            self.stdout.write(f"(cores: {cores})")
         for name in names:
             try:
                 module = importlib.import_module(SUITES[name])
@@ -45,7 +49,11 @@ class Command(BaseCommand):
         if opts["json"]:
             self.stdout.write(
                 json.dumps(
-                    {"ok": all(s.ok for s in results), "suites": [s.as_dict() for s in results]}
+                    {
+                        "ok": all(s.ok for s in results),
+                        "cores": cores,
+                        "suites": [s.as_dict() for s in results],
+                    }
                 )
             )
 

@@ -1,0 +1,23 @@
+"""Compiles the pure cores listed in ``deltatrace/accel.py`` with mypyc; everything else is in
+pyproject.toml. ``DELTATRACE_PURE_PYTHON=1`` builds a pure-Python package instead (no C compiler)."""
+
+import os
+import runpy
+
+from setuptools import setup
+
+ext_modules = []
+accel = runpy.run_path(os.path.join("deltatrace", "accel.py"))
+if not accel["pure_requested"]():
+    from mypyc.build import mypycify
+
+    sources = [accel["source_path"](name, ".") for name in accel["COMPILED"]]
+    # --config-file "": type-check these modules with the flags below, not the project's mypy
+    # settings (whose Django plugin needs Django installed in the build environment).
+    ext_modules = mypycify(
+        ["--config-file", "", "--ignore-missing-imports", *sources],
+        opt_level="3",
+        group_name="deltatrace_cores",
+    )
+
+setup(ext_modules=ext_modules)
