@@ -15,7 +15,7 @@ if not accel["pure_requested"]():
     # --config-file "": type-check these modules with the flags below, not the project's mypy
     # settings (whose Django plugin needs Django installed in the build environment).
     ext_modules = mypycify(
-        ["--config-file", "", "--ignore-missing-imports", *sources],
+        ["--config-file", "", "--ignore-missing-imports", "--follow-imports=silent", *sources],
         opt_level="3",
         group_name="deltatrace_cores",
     )

@@ -30,6 +30,10 @@ COMPILED: tuple[str, ...] = (
     "adapters.fix.framing",
     "adapters.fix.mapping",
     "adapters.fix.timestamps",
+    "adapters.strategies.base",
+    "adapters.strategies.execution",
+    "adapters.strategies.market_maker",
+    "adapters.strategies.momentum",
     "adapters.testbed.clock",
     "adapters.testbed.hosts",
     "adapters.testbed.network",
@@ -37,6 +41,10 @@ COMPILED: tuple[str, ...] = (
     "adapters.testbed.venue",
     "adapters.testbed.world",
     "adapters.testbed.writer",
+    "replay.compare",
+    "replay.engine",
+    "replay.load",
+    "replay.merge",
 )
 
 PURE_ENV = "DELTATRACE_PURE_PYTHON"

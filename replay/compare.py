@@ -36,7 +36,7 @@ class Node:
     lane: str
     keys: dict[str, str]
     payload: dict[str, Any]
-    parents: tuple[tuple[str, int], ...] = ()
+    parents: Sequence[tuple[str, int]] = ()  # a tuple when recorded, a list when replayed
     digest: str = ""
 
     def __post_init__(self) -> None:

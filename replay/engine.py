@@ -215,10 +215,10 @@ def _run_all(
     node = Node
     for i, ev in enumerate(feed):
         ctx.now_ns = ev.ts_ns
-        # A recorded Ev has every field of a StrategyEvent (kind, ts_ns, keys, payload, ref),
-        # holding the same values a copy would: fed as is, with no object made per input.
-        for ref, o in handle(ev, ctx):  # type: ignore[arg-type]
-            append(node(ref, o.kind, o.lane, o.keys, o.payload, o.parents))  # type: ignore[arg-type]
+        # A recorded Ev is an EventView (kind, ts_ns, keys, payload, ref) holding the same values
+        # a StrategyEvent copy would: fed as is, with no object made per input.
+        for ref, o in handle(ev, ctx):
+            append(node(ref, o.kind, o.lane, o.keys, o.payload, o.parents))
         if progress is not None and i & 4095 == 4095:
             with suspended():
                 progress(i + 1, total)
@@ -297,7 +297,7 @@ def replay(data: IncidentData, opts: Options | None = None) -> dict[str, Any]:
 def replay_traced(data: IncidentData, opts: Options | None = None) -> tuple[dict[str, Any], Trace]:
     """The verdict and its trace, from one run of the merge and of each strategy."""
     opts = opts or Options()
-    if opts.stage not in ("all", *STAGES):
+    if opts.stage != "all" and opts.stage not in STAGES:
         raise ReplayError(f"unknown stage {opts.stage!r}; one of all, {', '.join(STAGES)}")
     offsets = {
         c.key: int(c.clock["max_offset_ns"])

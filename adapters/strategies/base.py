@@ -37,10 +37,13 @@ with ``name``, ``version``, ``default_params`` and ``stage_classes``, and add it
 from __future__ import annotations
 
 import hashlib
-import inspect
+import os
 import random
+import sys
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
+
+from mypy_extensions import mypyc_attr
 
 # (capture key, seq): how a recorded or replayed event is referred to.
 Ref = tuple[str, int]
@@ -74,6 +77,22 @@ class StrategyEvent:
     ref: Ref
 
 
+class EventView(Protocol):
+    """What a stage reads of an event: a ``StrategyEvent``, or replay's recorded event as is
+    (it has these fields with the same values, so replay feeds it without a copy per input)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def ts_ns(self) -> int: ...
+    @property
+    def keys(self) -> dict[str, str]: ...
+    @property
+    def payload(self) -> dict[str, Any]: ...
+    @property
+    def ref(self) -> Ref: ...
+
+
 @dataclass
 class Emitted:
     """An output of a stage. ``parents`` are refs of the events that caused it."""
@@ -97,6 +116,8 @@ class Context:
         self.outbox.append(out)
 
 
+# The reference strategies are compiled (deltatrace/accel.py); yours subclass these in Python.
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Stage:
     """One stage of a strategy pipeline. ``consumes`` lists the event kinds routed to it."""
 
@@ -106,10 +127,11 @@ class Stage:
     def __init__(self, params: dict[str, Any]) -> None:
         self.params = params
 
-    def on_event(self, ev: StrategyEvent, ctx: Context) -> None:
+    def on_event(self, ev: EventView, ctx: Context) -> None:
         raise NotImplementedError
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Strategy:
     """A named, versioned pipeline of stages. Subclasses set the class attributes."""
 
@@ -129,18 +151,15 @@ class Strategy:
     def code_digest(cls) -> str:
         """SHA-256 over the source of the module that defines the strategy and its stages."""
         h = hashlib.sha256()
-        modules = sorted({inspect.getmodule(c).__name__ for c in (cls, *cls.stage_classes)})  # type: ignore[union-attr]
-        for name in modules:
-            import sys
-
-            h.update(inspect.getsource(sys.modules[name]).encode())
+        for name in sorted({c.__module__ for c in (cls, *cls.stage_classes)}):
+            h.update(module_source(name).encode())
         return "sha256:" + h.hexdigest()
 
-    def handle(self, ev: StrategyEvent, ctx: Context) -> list[tuple[Ref, Emitted]]:
+    def handle(self, ev: EventView, ctx: Context) -> list[tuple[Ref, Emitted]]:
         """Route one input through the pipeline; return the outputs with their refs, in order."""
         capture, seq = ev.ref
         results: list[tuple[Ref, Emitted]] = []
-        queue = [ev]
+        queue: list[EventView] = [ev]
         routes = self._routes
         i = 0
         while i < len(queue):
@@ -177,3 +196,11 @@ class Strategy:
             "params": self.params,
             "code_digest": self.code_digest(),
         }
+
+
+def module_source(name: str) -> str:
+    """The source text of a module, also when it runs compiled (``foo.cpython-311-….so`` was
+    built from ``foo.py`` beside it): the digest names the code, however it is executed."""
+    folder, leaf = os.path.split(sys.modules[name].__file__ or "")
+    with open(os.path.join(folder, leaf.split(".", 1)[0] + ".py"), encoding="utf-8") as fh:
+        return fh.read()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from adapters.strategies.base import Context, Emitted, Ref, Stage, StrategyEvent
+from adapters.strategies.base import Context, Emitted, EventView, Ref, Stage
 
 TERMINAL = frozenset({"FILL", "FILLED", "CANCELED", "REJECTED", "EXPIRED", "DONE_FOR_DAY"})
 
@@ -83,7 +83,7 @@ class OrderExecutor(Stage):
         st.status = "done"
         self.orders.pop(st.cl_ord_id, None)
 
-    def on_event(self, ev: StrategyEvent, ctx: Context) -> None:
+    def on_event(self, ev: EventView, ctx: Context) -> None:
         kind = ev.kind
         if kind == "ExecReport":
             self.on_report(ev)
@@ -99,7 +99,7 @@ class OrderExecutor(Stage):
         elif kind == "PlanDelta":
             self.on_plan(ev, ctx)
 
-    def on_report(self, ev: StrategyEvent) -> None:
+    def on_report(self, ev: EventView) -> None:
         p = ev.payload
         cl = ev.keys.get("cl_ord_id", "")
         st = self.orders.get(cl)
@@ -122,7 +122,7 @@ class OrderExecutor(Stage):
         else:
             st.status = "live"
 
-    def on_session(self, ev: StrategyEvent, ctx: Context) -> None:
+    def on_session(self, ev: EventView, ctx: Context) -> None:
         if ev.payload.get("event") == "link_down":
             self.session_up = False
             return
@@ -147,8 +147,8 @@ class OrderExecutor(Stage):
                 return st
         return None
 
-    def on_tick(self, ev: StrategyEvent, ctx: Context) -> None:
+    def on_tick(self, ev: EventView, ctx: Context) -> None:
         """Subclasses that price off the book override this."""
 
-    def on_plan(self, ev: StrategyEvent, ctx: Context) -> None:
+    def on_plan(self, ev: EventView, ctx: Context) -> None:
         raise NotImplementedError

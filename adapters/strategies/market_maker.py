@@ -12,7 +12,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from adapters.strategies.base import Context, Emitted, Stage, Strategy, StrategyEvent
+from adapters.strategies.base import Context, Emitted, EventView, Stage, Strategy
 from adapters.strategies.execution import OrderExecutor
 
 
@@ -31,7 +31,7 @@ class FairValue(Stage):
         self.fair: dict[str, Decimal] = {}
         self.sent: dict[str, Decimal] = {}
 
-    def on_event(self, ev: StrategyEvent, ctx: Context) -> None:
+    def on_event(self, ev: EventView, ctx: Context) -> None:
         p = ev.payload
         if "bid" not in p or "ask" not in p:
             return
@@ -62,7 +62,7 @@ class QuotePlanner(Stage):
         self.fair: dict[str, Decimal] = {}
         self.n = 0
 
-    def on_event(self, ev: StrategyEvent, ctx: Context) -> None:
+    def on_event(self, ev: EventView, ctx: Context) -> None:
         sym = ev.keys["symbol"]
         if ev.kind == "Fill":
             # Inventory changed: re-skew the quotes around the last fair value (however old).
@@ -75,9 +75,7 @@ class QuotePlanner(Stage):
         self.fair[sym] = Decimal(ev.payload["value"])
         self.plan(sym, ev, ctx, "fair_value")
 
-    def plan(
-        self, sym: str, ev: StrategyEvent, ctx: Context, reason: str, force: bool = False
-    ) -> None:
+    def plan(self, sym: str, ev: EventView, ctx: Context, reason: str, force: bool = False) -> None:
         """Emit the quote targets if they changed (or, after a fill, to restore a filled side)."""
         prm = self.params
         fair = self.fair[sym]
@@ -109,7 +107,7 @@ class QuotePlanner(Stage):
 
 
 class QuoteExecutor(OrderExecutor):
-    def on_plan(self, ev: StrategyEvent, ctx: Context) -> None:
+    def on_plan(self, ev: EventView, ctx: Context) -> None:
         for sym, target in ev.payload["target"].items():
             for side, px_key, qty_key in (
                 ("BUY", "bid_px", "bid_qty"),

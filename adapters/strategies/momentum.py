@@ -15,7 +15,7 @@ from collections import deque
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from adapters.strategies.base import Context, Emitted, Stage, Strategy, StrategyEvent
+from adapters.strategies.base import Context, Emitted, EventView, Stage, Strategy
 from adapters.strategies.execution import OrderExecutor
 
 
@@ -29,7 +29,7 @@ class MomentumSignal(Stage):
         self.direction: dict[str, int] = {}
         self.threshold = Decimal(params["threshold_bps"])
 
-    def on_event(self, ev: StrategyEvent, ctx: Context) -> None:
+    def on_event(self, ev: EventView, ctx: Context) -> None:
         p = ev.payload
         if "bid" not in p or "ask" not in p:
             return
@@ -60,7 +60,7 @@ class PositionPlanner(Stage):
         self.target: dict[str, int] = {}
         self.n = 0
 
-    def on_event(self, ev: StrategyEvent, ctx: Context) -> None:
+    def on_event(self, ev: EventView, ctx: Context) -> None:
         sym = ev.keys["symbol"]
         if ev.kind == "Fill":
             sign = 1 if ev.payload["side"] == "BUY" else -1
@@ -87,12 +87,12 @@ class SweepExecutor(OrderExecutor):
         self.book: dict[str, tuple[Decimal, Decimal]] = {}
         self.tick = Decimal(params["tick"])
 
-    def on_tick(self, ev: StrategyEvent, ctx: Context) -> None:
+    def on_tick(self, ev: EventView, ctx: Context) -> None:
         p = ev.payload
         if "bid" in p and "ask" in p:
             self.book[ev.keys["symbol"]] = (Decimal(p["bid"]), Decimal(p["ask"]))
 
-    def on_plan(self, ev: StrategyEvent, ctx: Context) -> None:
+    def on_plan(self, ev: EventView, ctx: Context) -> None:
         prm = self.params
         for sym, delta in ev.payload["delta"].items():
             if delta == 0 or sym not in self.book:
