@@ -28,6 +28,8 @@ class MomentumSignal(Stage):
         self.mids: dict[str, deque[Decimal]] = {}
         self.direction: dict[str, int] = {}
         self.threshold = Decimal(params["threshold_bps"])
+        # Quotes repeat the same few thousand prices: parse each price string once.
+        self.prices: dict[str, Decimal] = {}
 
     def on_event(self, ev: EventView, ctx: Context) -> None:
         p = ev.payload
@@ -37,7 +39,15 @@ class MomentumSignal(Stage):
         mids = self.mids.get(sym)
         if mids is None:
             mids = self.mids[sym] = deque(maxlen=self.params["lookback"] + 1)
-        mids.append((Decimal(p["bid"]) + Decimal(p["ask"])) / 2)
+        prices = self.prices
+        bid_s, ask_s = p["bid"], p["ask"]
+        bid = prices.get(bid_s)
+        if bid is None:
+            bid = prices[bid_s] = Decimal(bid_s)
+        ask = prices.get(ask_s)
+        if ask is None:
+            ask = prices[ask_s] = Decimal(ask_s)
+        mids.append((bid + ask) / 2)
         if len(mids) <= self.params["lookback"]:
             return
         ret_bps = (mids[-1] - mids[0]) / mids[0] * 10000
@@ -84,13 +94,15 @@ class PositionPlanner(Stage):
 class SweepExecutor(OrderExecutor):
     def __init__(self, params: dict[str, Any]) -> None:
         super().__init__(params)
-        self.book: dict[str, tuple[Decimal, Decimal]] = {}
+        # The last quote per symbol as sent (bid, ask text): parsed only when an order is priced,
+        # which is far rarer than a tick.
+        self.book: dict[str, tuple[str, str]] = {}
         self.tick = Decimal(params["tick"])
 
     def on_tick(self, ev: EventView, ctx: Context) -> None:
         p = ev.payload
         if "bid" in p and "ask" in p:
-            self.book[ev.keys["symbol"]] = (Decimal(p["bid"]), Decimal(p["ask"]))
+            self.book[ev.keys["symbol"]] = (p["bid"], p["ask"])
 
     def on_plan(self, ev: EventView, ctx: Context) -> None:
         prm = self.params
@@ -100,7 +112,7 @@ class SweepExecutor(OrderExecutor):
             bid, ask = self.book[sym]
             side = "BUY" if delta > 0 else "SELL"
             slip = prm["slippage_ticks"] * self.tick
-            price = str(ask + slip if side == "BUY" else bid - slip)
+            price = str(Decimal(ask) + slip if side == "BUY" else Decimal(bid) - slip)
             left = abs(delta)
             while left > 0:
                 qty = min(left, ctx.rng.randint(prm["clip_min"], prm["clip_max"]))
