@@ -291,6 +291,7 @@ def run(quick: bool) -> Any:
     from pathlib import Path
 
     from deltatrace.benchmarks import Suite, Target, best_of
+    from replay import split
     from replay.engine import Options, gc_paused, replay, verdict
     from replay.load import load_events
 
@@ -301,7 +302,8 @@ def run(quick: bool) -> Any:
     keys_by_id = {i: k for k, i in cap_ids.items()}
     suite = Suite("replay")
     with tempfile.TemporaryDirectory() as tmp:
-        conn = _temp_sqlite(str(Path(tmp) / "bench.sqlite3"))
+        db_path = str(Path(tmp) / "bench.sqlite3")
+        conn = _temp_sqlite(db_path)
         with conn.cursor() as cur:
             cur.execute("BEGIN")
             store_rows(cur, data, 1, cap_ids)
@@ -318,9 +320,20 @@ def run(quick: bool) -> Any:
                 events = load_events(cur, 1, keys_by_id, light=light)
                 loaded[:] = [IncidentData("bench", caps, events)]
 
+        two_process = split.usable(n, Options(), light)
+
         def end_to_end() -> None:
-            load()
-            verdicts[:] = [replay(loaded[0], Options())]
+            # What `deltatrace replay` does (replay.load.replay_incident) on this SQLite file.
+            if two_process:
+                with conn.cursor() as cur:
+                    result, _trace, data = split.replay_split(
+                        cur, db_path, 1, "bench", caps, keys_by_id, light, Options()
+                    )
+                loaded[:] = [data]
+                verdicts[:] = [result]
+            else:
+                load()
+                verdicts[:] = [replay(loaded[0], Options())]
 
         def fresh() -> None:
             loaded.clear()
@@ -363,6 +376,7 @@ def run(quick: bool) -> Any:
             "outputs_compared": result["outputs_compared"],
             "verdict": result["status"],
             "end_to_end_s": round(e2e, 3),
+            "end_to_end_two_processes": two_process,
             "load_s": round(load_s, 3),
             "replay_s": round(harness, 3),
             "bare_loop_s": round(bare_s, 3),

@@ -299,11 +299,7 @@ def replay_traced(data: IncidentData, opts: Options | None = None) -> tuple[dict
     opts = opts or Options()
     if opts.stage != "all" and opts.stage not in STAGES:
         raise ReplayError(f"unknown stage {opts.stage!r}; one of all, {', '.join(STAGES)}")
-    offsets = {
-        c.key: int(c.clock["max_offset_ns"])
-        for c in data.captures
-        if isinstance(c.clock.get("max_offset_ns"), int)
-    }
+    offsets = clock_offsets(data.captures)
     trace = Trace([], [])
     with gc_paused():
         merged = merge(data.events, tiers=opts.tiers, max_offset_ns=offsets)
@@ -311,25 +307,48 @@ def replay_traced(data: IncidentData, opts: Options | None = None) -> tuple[dict
         return _verdict(data, merged, opts, trace), trace
 
 
-def verdict(data: IncidentData, merged: Merged, opts: Options) -> dict[str, Any]:
+def clock_offsets(captures: Sequence[CaptureInfo]) -> dict[str, int]:
+    """Each capture's declared clock error (``clock.max_offset_ns``), for the anomaly checks."""
+    return {
+        c.key: int(c.clock["max_offset_ns"])
+        for c in captures
+        if isinstance(c.clock.get("max_offset_ns"), int)
+    }
+
+
+def strategy_captures(captures: Sequence[CaptureInfo]) -> list[CaptureInfo]:
+    return sorted((c for c in captures if c.strategy.get("name")), key=lambda c: c.key)
+
+
+def verdict(
+    data: IncidentData,
+    merged: Merged,
+    opts: Options,
+    trace: Trace | None = None,
+    runs: list[StrategyRun] | None = None,
+) -> dict[str, Any]:
     """Everything after the merge: re-run, compare, explain (the replay harness proper)."""
     with gc_paused():
-        return _verdict(data, merged, opts)
+        return _verdict(data, merged, opts, trace, runs)
 
 
 def _verdict(
-    data: IncidentData, merged: Merged, opts: Options, trace: Trace | None = None
+    data: IncidentData,
+    merged: Merged,
+    opts: Options,
+    trace: Trace | None = None,
+    runs: list[StrategyRun] | None = None,
 ) -> dict[str, Any]:
+    """The verdict on a merged incident; ``runs``: its strategy captures already re-run, each on
+    its events in seq order (``replay.split``), else they are re-run here on the merged order."""
     target: tuple[str, int] | None = None
     if opts.path is not None:
         target = parse_ref(opts.path, merged.events)
     gateways = _risk_gateways(data, opts)
-    strategy_caps = sorted(
-        (c for c in data.captures if c.strategy.get("name")), key=lambda c: c.key
-    )
+    strategy_caps = strategy_captures(data.captures)
     if strategy_caps:
         result = _strategy_verdict(
-            data, merged, strategy_caps, opts, target, trace.runs if trace else None
+            data, merged, strategy_caps, opts, target, trace.runs if trace else None, runs
         )
     else:
         if any(not k.startswith("risk.") for k in opts.sets):
@@ -418,26 +437,10 @@ def _strategy_verdict(
     opts: Options,
     target: tuple[str, int] | None,
     runs_out: list[StrategyRun] | None = None,
+    runs: list[StrategyRun] | None = None,
 ) -> dict[str, Any]:
-    per_cap: dict[str, list[Ev]] = {c.key: [] for c in caps}
-    if len(caps) == 1:
-        key = caps[0].key
-        per_cap[key] = [ev for ev in merged.events if ev.capture == key]
-    else:
-        for ev in merged.events:
-            lst = per_cap.get(ev.capture)
-            if lst is not None:
-                lst.append(ev)
-    limit: dict[tuple[str, int], bool] | None = None
-    if target is not None:
-        # Feed only inputs up to the target in merged order: the prefix that explains it.
-        limit = {}
-        for ev in merged.events:
-            if ev.capture in per_cap:
-                limit[ev.ref] = True
-            if ev.ref == target:
-                break
-    runs = [run_strategy(c, per_cap[c.key], opts, limit) for c in caps]
+    if runs is None:
+        runs = _runs_on_merged(merged, caps, opts, target)
     if runs_out is not None:
         runs_out.extend(runs)
     recorded = [n for r in runs for n in r.recorded]
@@ -478,6 +481,30 @@ def _strategy_verdict(
             status_by_ref[node.ref] = "matched" if same else "diverged"
         result["_status_by_ref"] = status_by_ref
     return result
+
+
+def _runs_on_merged(
+    merged: Merged, caps: list[CaptureInfo], opts: Options, target: tuple[str, int] | None
+) -> list[StrategyRun]:
+    per_cap: dict[str, list[Ev]] = {c.key: [] for c in caps}
+    if len(caps) == 1:
+        key = caps[0].key
+        per_cap[key] = [ev for ev in merged.events if ev.capture == key]
+    else:
+        for ev in merged.events:
+            lst = per_cap.get(ev.capture)
+            if lst is not None:
+                lst.append(ev)
+    limit: dict[tuple[str, int], bool] | None = None
+    if target is not None:
+        # Feed only inputs up to the target in merged order: the prefix that explains it.
+        limit = {}
+        for ev in merged.events:
+            if ev.capture in per_cap:
+                limit[ev.ref] = True
+            if ev.ref == target:
+                break
+    return [run_strategy(c, per_cap[c.key], opts, limit) for c in caps]
 
 
 def _lifecycle_verdict(merged: Merged, trace: Trace | None = None) -> dict[str, Any]:
