@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -37,11 +37,15 @@ class Node:
     keys: dict[str, str]
     payload: dict[str, Any]
     parents: Sequence[tuple[str, int]] = ()  # a tuple when recorded, a list when replayed
-    digest: str = ""
+    # Given when an output's identity is not its whole payload (``whatif_risk.check_node``);
+    # else worked out on first use: most pairs are told equal without it (``same_output``).
+    _digest: str = field(default="", compare=False)
 
-    def __post_init__(self) -> None:
-        if not self.digest:
-            self.digest = output_digest(self.kind, self.keys, self.payload)
+    @property
+    def digest(self) -> str:
+        if not self._digest:
+            self._digest = output_digest(self.kind, self.keys, self.payload)
+        return self._digest
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -148,18 +152,46 @@ class Comparison:
         }
 
 
+# Value types whose Python equality is exactly canonical-JSON equality (bool is not one: True == 1;
+# nor float: a float can equal an int whose canonical digits differ).
+_EXACT = frozenset({str, int, type(None)})
+
+
+def _exact(d: dict[str, Any]) -> bool:
+    return _EXACT.issuperset(map(type, d.values()))
+
+
+def same_output(a: Node, b: Node) -> bool:
+    """``a.digest == b.digest``, mostly without hashing: equal kinds, keys and flat payloads of
+    strings, integers and nulls serialise to the same canonical bytes."""
+    if (
+        a.kind == b.kind
+        and a.payload == b.payload
+        and a.keys == b.keys
+        and _exact(a.payload)
+        and _exact(b.payload)
+        and _exact(a.keys)
+        and _exact(b.keys)
+    ):
+        return True
+    return a.digest == b.digest
+
+
 def compare(recorded: Sequence[Node], replayed: Sequence[Node]) -> Comparison:
     first: int | None = None
     n = min(len(recorded), len(replayed))
     for i in range(n):
-        if recorded[i].digest != replayed[i].digest:
+        if not same_output(recorded[i], replayed[i]):
             first = i
             break
-    if first is None and len(recorded) != len(replayed):
-        first = n
-    rec_counts = Counter(x.digest for x in recorded)
-    rep_counts = Counter(x.digest for x in replayed)
-    matched = sum((rec_counts & rep_counts).values())
+    if first is None and len(recorded) == len(replayed):
+        matched = n  # pairwise the same outputs: the same multisets
+    else:
+        if first is None:
+            first = n
+        rec_counts = Counter(x.digest for x in recorded)
+        rep_counts = Counter(x.digest for x in replayed)
+        matched = sum((rec_counts & rep_counts).values())
     rec = recorded[first] if first is not None and first < len(recorded) else None
     rep = replayed[first] if first is not None and first < len(replayed) else None
     return Comparison(
