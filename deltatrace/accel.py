@@ -26,6 +26,7 @@ COMPILED: tuple[str, ...] = (
     "adapters.exchange.book",
     "adapters.exchange.engine",
     "adapters.exchange.risk",
+    "adapters.fix.bulk",
     "adapters.fix.dictionary",
     "adapters.fix.framing",
     "adapters.fix.mapping",

@@ -2,12 +2,15 @@
 
 Enumerations follow the FIX 4.2/4.4/5.0SP2 specifications; names are the capture format's payload
 values (docs/capture-format.md). ``SESSION_FIELDS`` and ``REJECTS`` list, per MsgType, the optional
-fields a payload carries: (tag, payload name, integer?).
+fields a payload carries: (tag, payload name, integer?). The tables are ``Final``: compiled, a
+Final module constant is read as a C static, not looked up in the module's dict on every use.
 """
 
 from __future__ import annotations
 
-SIDES = {
+from typing import Final
+
+SIDES: Final = {
     "1": "BUY",
     "2": "SELL",
     "3": "BUY_MINUS",
@@ -18,7 +21,7 @@ SIDES = {
     "8": "CROSS",
     "9": "CROSS_SHORT",
 }
-ORD_TYPES = {
+ORD_TYPES: Final = {
     "1": "MARKET",
     "2": "LIMIT",
     "3": "STOP",
@@ -27,7 +30,7 @@ ORD_TYPES = {
     "K": "MARKET_WITH_LEFTOVER_AS_LIMIT",
     "P": "PEGGED",
 }
-TIFS = {
+TIFS: Final = {
     "0": "DAY",
     "1": "GTC",
     "2": "OPG",
@@ -37,7 +40,7 @@ TIFS = {
     "6": "GTD",
     "7": "AT_CLOSE",
 }
-EXEC_TYPES = {
+EXEC_TYPES: Final = {
     "0": "NEW",
     "1": "PARTIAL_FILL",
     "2": "FILL",
@@ -58,13 +61,13 @@ EXEC_TYPES = {
     "H": "TRADE_CANCEL",
     "I": "ORDER_STATUS",
 }
-ORD_STATUS = {
+ORD_STATUS: Final = {
     **EXEC_TYPES,
     "1": "PARTIALLY_FILLED",
     "2": "FILLED",
     "D": "ACCEPTED_FOR_BIDDING",
 }
-MD_ENTRY_TYPES = {
+MD_ENTRY_TYPES: Final = {
     "0": "BID",
     "1": "OFFER",
     "2": "TRADE",
@@ -78,12 +81,12 @@ MD_ENTRY_TYPES = {
     "B": "TRADE_VOLUME",
     "C": "OPEN_INTEREST",
 }
-MD_ACTIONS = {"0": "NEW", "1": "CHANGE", "2": "DELETE"}
+MD_ACTIONS: Final = {"0": "NEW", "1": "CHANGE", "2": "DELETE"}
 # Where an MD entry's price and size go in the MDTick payload.
-MD_SLOTS = {"0": ("bid", "bid_size"), "1": ("ask", "ask_size"), "2": ("last", "last_size")}
-SESSION_TYPES = frozenset({"A", "0", "1", "2", "4", "5"})
+MD_SLOTS: Final = {"0": ("bid", "bid_size"), "1": ("ask", "ask_size"), "2": ("last", "last_size")}
+SESSION_TYPES: Final = frozenset({"A", "0", "1", "2", "4", "5"})
 # Session payload fields per message: (tag, name, is_int).
-SESSION_FIELDS: dict[str, tuple[tuple[str, str, bool], ...]] = {
+SESSION_FIELDS: Final[dict[str, tuple[tuple[str, str, bool], ...]]] = {
     "A": (
         ("98", "encrypt_method", True),
         ("108", "heart_bt_int", True),
@@ -96,7 +99,7 @@ SESSION_FIELDS: dict[str, tuple[tuple[str, str, bool], ...]] = {
     "4": (("36", "new_seq_no", True), ("123", "gap_fill_flag", False)),
     "5": (("58", "text", False),),
 }
-REJECTS: dict[str, tuple[str, tuple[tuple[str, str, bool], ...]]] = {
+REJECTS: Final[dict[str, tuple[str, tuple[tuple[str, str, bool], ...]]]] = {
     "9": (
         "CANCEL_REJECT",
         (
@@ -127,10 +130,10 @@ REJECTS: dict[str, tuple[str, tuple[tuple[str, str, bool], ...]]] = {
         ),
     ),
 }
-OLD_BEGIN_STRINGS = frozenset({"FIX.4.0", "FIX.4.1", "FIX.4.2"})
-ORDER_ACTIONS = {"D": "new", "F": "cancel", "G": "replace"}
-MD_TYPES = frozenset({"W", "X"})
-KEY_TAGS = (
+OLD_BEGIN_STRINGS: Final = frozenset({"FIX.4.0", "FIX.4.1", "FIX.4.2"})
+ORDER_ACTIONS: Final = {"D": "new", "F": "cancel", "G": "replace"}
+MD_TYPES: Final = frozenset({"W", "X"})
+KEY_TAGS: Final[tuple[tuple[str, str], ...]] = (
     ("55", "symbol"),
     ("11", "cl_ord_id"),
     ("41", "orig_cl_ord_id"),
