@@ -23,6 +23,7 @@ import pickle
 import signal
 import sqlite3
 import threading
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -70,12 +71,15 @@ def replay_split(
     light: frozenset[int],
     opts: Options,
     qmark: bool = False,
+    phases: dict[str, float] | None = None,
 ) -> tuple[dict[str, Any], Trace, IncidentData]:
     """The verdict and trace ``replay_traced`` gives for the incident, and the loaded incident
     (light captures without keys and payloads, as ``load_events(..., light=light)`` gives).
-    ``cursor`` reads the database file ``db_path`` (``qmark``: a bare sqlite3 cursor)."""
+    ``cursor`` reads the database file ``db_path`` (``qmark``: a bare sqlite3 cursor).
+    ``phases`` gets this process's seconds per phase (for the benchmark)."""
     offsets = clock_offsets(captures)
     tiers = opts.tiers
+    clock = _Phases(phases)
     child = _Child(lambda: _merge_in_child(db_path, incident_id, keys_by_id, light, tiers, offsets))
     try:
         with gc_paused():
@@ -84,19 +88,38 @@ def replay_split(
             per_cap: dict[str, list[Ev]] = {keys_by_id[i]: [] for i in full_ids}
             for ev in full:
                 per_cap[ev.capture].append(ev)  # each capture in seq order (ORDER BY seq)
+            clock.lap("load_strategy_captures")
             runs: list[StrategyRun] | None = [
                 run_strategy(c, per_cap[c.key], opts) for c in strategy_captures(captures)
             ]
-            shipped = _Shipped(child.result())
+            clock.lap("rerun_strategies")
+            raw = child.result()
+            clock.lap("wait_for_merge")
+            shipped = _Shipped(raw)
             events = _events(shipped, keys_by_id, per_cap)
             merged = _merged(shipped, events)
+            clock.lap("rebuild_merge_here")
             if merged.cycles_broken:
                 runs = None  # breaking a cycle may reorder a capture: re-run on the merged order
             data = IncidentData(name, captures, events)
             trace = Trace(merged.events, [])
-            return verdict(data, merged, opts, trace, runs), trace, data
+            result = verdict(data, merged, opts, trace, runs)
+            clock.lap("compare_and_verdict")
+            return result, trace, data
     finally:
         child.close()
+
+
+class _Phases:
+    def __init__(self, out: dict[str, float] | None) -> None:
+        self.out = out
+        self.t = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        if self.out is not None:
+            now = time.perf_counter()
+            self.out[name] = round(now - self.t, 3)
+            self.t = now
 
 
 class _Child:
