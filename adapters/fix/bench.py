@@ -187,6 +187,10 @@ def run(quick: bool) -> Suite:
     # hands its result on, it does not start by freeing a previous one.
     kept: list[Any] = []
     ours = best_of(repeats, lambda: kept.append(read_fix_log(log, "bench.log")), kept.clear)
+    # One process, no worker: what the second core adds (or what a busy machine gets).
+    alone = best_of(
+        repeats, lambda: kept.append(read_fix_log(log, "bench.log", workers=0)), kept.clear
+    )
     # simplefix is measured on a slice of the same corpus (the rate does not depend on n when fed
     # message by message); fed the whole file at once it is quadratic, shown on two sizes.
     sample = messages[: min(n, 20_000)]
@@ -204,6 +208,7 @@ def run(quick: bool) -> Suite:
         log_bytes=len(log),
         workers=workers,
         deltatrace_msgs_per_s=round(ours_rate),
+        one_process_msgs_per_s=round(n / alone),
         simplefix_msgs_per_s=round(theirs_rate),
         ratio_vs_simplefix=round(ours_rate / theirs_rate, 2),
         simplefix_whole_file_2k_msgs_per_s=round(2000 / whole_small),

@@ -50,7 +50,7 @@ def ingest_lines_in_child(writer: CaptureWriter, path: str, first_line_no: int) 
     ctx = multiprocessing.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
     child = ctx.Process(
-        target=_child, args=(send, writer, path, first_line_no), name="deltatrace-parse"
+        target=_child, args=(send, recv, writer, path, first_line_no), name="deltatrace-parse"
     )
     child.start()
     send.close()
@@ -94,7 +94,13 @@ def _merge_totals(writer: CaptureWriter, totals: dict[str, Any]) -> None:
         writer.summary.reasons[reason] = writer.summary.reasons.get(reason, 0) + n
 
 
-def _child(conn: Connection, writer: CaptureWriter, path: str, first_line_no: int) -> None:
+def _child(
+    conn: Connection, parent_end: Connection, writer: CaptureWriter, path: str, first_line_no: int
+) -> None:
+    # The fork gave this process the parent's reading end too: closed, so that if the parent dies
+    # (killed mid-ingest) the next send fails and this process ends, instead of waiting forever
+    # for a reader that is itself.
+    parent_end.close()
     code = 0
     try:
         known = writer._capture_ids

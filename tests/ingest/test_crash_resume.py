@@ -54,6 +54,27 @@ def _count(home: Path) -> int:
         return 0
 
 
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (Linux /proc)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(entry))
+    return out
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
 @pytest.mark.slow
 def test_a_killed_ingest_resumes_to_the_same_content_as_a_clean_run(tmp_path):
     capture = tmp_path / "big.jsonl"
@@ -70,8 +91,14 @@ def test_a_killed_ingest_resumes_to_the_same_content_as_a_clean_run(tmp_path):
     while _count(crashed) < 40_000 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     assert proc.poll() is None, "ingest finished before it could be killed; use a bigger capture"
+    parser = _children(proc.pid) if sys.platform == "linux" else []  # the forked parser
     proc.send_signal(signal.SIGKILL)
     proc.wait(30)
+    # The parser notices its writer is gone and ends too; it never lingers holding the files.
+    deadline = time.monotonic() + 20
+    while not all(_gone(p) for p in parser) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert all(_gone(p) for p in parser), "the forked parser outlived the killed ingest"
     partial = _count(crashed)
     assert 0 < partial < 150_000
     assert partial % 20_000 == 0, "a killed ingest must leave whole batches only"
