@@ -46,7 +46,6 @@ COMPILED: tuple[str, ...] = (
     "replay.engine",
     "replay.load",
     "replay.merge",
-    "replay.split",
 )
 
 PURE_ENV = "DELTATRACE_PURE_PYTHON"

@@ -291,7 +291,6 @@ def run(quick: bool) -> Any:
     from pathlib import Path
 
     from deltatrace.benchmarks import Suite, Target, best_of
-    from replay import split
     from replay.engine import Options, gc_paused, replay, verdict
     from replay.load import load_events
 
@@ -302,8 +301,7 @@ def run(quick: bool) -> Any:
     keys_by_id = {i: k for k, i in cap_ids.items()}
     suite = Suite("replay")
     with tempfile.TemporaryDirectory() as tmp:
-        db_path = str(Path(tmp) / "bench.sqlite3")
-        conn = _temp_sqlite(db_path)
+        conn = _temp_sqlite(str(Path(tmp) / "bench.sqlite3"))
         with conn.cursor() as cur:
             cur.execute("BEGIN")
             store_rows(cur, data, 1, cap_ids)
@@ -320,23 +318,9 @@ def run(quick: bool) -> Any:
                 events = load_events(cur, 1, keys_by_id, light=light)
                 loaded[:] = [IncidentData("bench", caps, events)]
 
-        two_process = split.usable(n, Options(), light)
-        phases: list[dict[str, float]] = []  # the two-process path's own clock, per run
-
         def end_to_end() -> None:
-            # What `deltatrace replay` does (replay.load.replay_incident) on this SQLite file.
-            if two_process:
-                with conn.cursor() as cur:
-                    times: dict[str, float] = {}
-                    result, _trace, data = split.replay_split(
-                        cur, db_path, 1, "bench", caps, keys_by_id, light, Options(), phases=times
-                    )
-                phases.append(times)
-                loaded[:] = [data]
-                verdicts[:] = [result]
-            else:
-                load()
-                verdicts[:] = [replay(loaded[0], Options())]
+            load()
+            verdicts[:] = [replay(loaded[0], Options())]
 
         def fresh() -> None:
             loaded.clear()
@@ -379,11 +363,6 @@ def run(quick: bool) -> Any:
             "outputs_compared": result["outputs_compared"],
             "verdict": result["status"],
             "end_to_end_s": round(e2e, 3),
-            "end_to_end_two_processes": two_process,
-            **{
-                f"e2e_{k}_s": v
-                for k, v in (min(phases, key=lambda p: sum(p.values())) if phases else {}).items()
-            },
             "load_s": round(load_s, 3),
             "replay_s": round(harness, 3),
             "bare_loop_s": round(bare_s, 3),

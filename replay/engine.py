@@ -320,27 +320,15 @@ def strategy_captures(captures: Sequence[CaptureInfo]) -> list[CaptureInfo]:
     return sorted((c for c in captures if c.strategy.get("name")), key=lambda c: c.key)
 
 
-def verdict(
-    data: IncidentData,
-    merged: Merged,
-    opts: Options,
-    trace: Trace | None = None,
-    runs: list[StrategyRun] | None = None,
-) -> dict[str, Any]:
+def verdict(data: IncidentData, merged: Merged, opts: Options) -> dict[str, Any]:
     """Everything after the merge: re-run, compare, explain (the replay harness proper)."""
     with gc_paused():
-        return _verdict(data, merged, opts, trace, runs)
+        return _verdict(data, merged, opts)
 
 
 def _verdict(
-    data: IncidentData,
-    merged: Merged,
-    opts: Options,
-    trace: Trace | None = None,
-    runs: list[StrategyRun] | None = None,
+    data: IncidentData, merged: Merged, opts: Options, trace: Trace | None = None
 ) -> dict[str, Any]:
-    """The verdict on a merged incident; ``runs``: its strategy captures already re-run, each on
-    its events in seq order (``replay.split``), else they are re-run here on the merged order."""
     target: tuple[str, int] | None = None
     if opts.path is not None:
         target = parse_ref(opts.path, merged.events)
@@ -348,7 +336,7 @@ def _verdict(
     strategy_caps = strategy_captures(data.captures)
     if strategy_caps:
         result = _strategy_verdict(
-            data, merged, strategy_caps, opts, target, trace.runs if trace else None, runs
+            data, merged, strategy_caps, opts, target, trace.runs if trace else None
         )
     else:
         if any(not k.startswith("risk.") for k in opts.sets):
@@ -437,10 +425,8 @@ def _strategy_verdict(
     opts: Options,
     target: tuple[str, int] | None,
     runs_out: list[StrategyRun] | None = None,
-    runs: list[StrategyRun] | None = None,
 ) -> dict[str, Any]:
-    if runs is None:
-        runs = _runs_on_merged(merged, caps, opts, target)
+    runs = _runs_on_merged(merged, caps, opts, target)
     if runs_out is not None:
         runs_out.extend(runs)
     recorded = [n for r in runs for n in r.recorded]

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from replay.engine import CaptureInfo, IncidentData, Options, gc_paused
+from replay.engine import CaptureInfo, IncidentData, gc_paused
 from replay.merge import Ev
 from replay.sandbox import ReplayError, ReplayRefused
 
@@ -52,20 +52,16 @@ def load_events(
     keys_by_id: dict[int, str],
     qmark: bool = False,
     light: frozenset[int] = frozenset(),
-    only: frozenset[int] | None = None,
 ) -> list[Ev]:
     """Events of one incident from a DB-API cursor (``qmark`` for the sqlite3 module's ``?``).
 
     Events come capture by capture (in capture id order), each in seq order. Captures in ``light``
-    come without keys and payloads (enough to merge and check clocks). ``only``: just these
-    captures (``keys_by_id`` still names the causes in the others).
+    come without keys and payloads (enough to merge and check clocks).
     """
     fix = (lambda s: s.replace("%s", "?")) if qmark else (lambda s: s)
     out: list[Ev] = []
     with gc_paused():
         for cap_id in sorted(keys_by_id):
-            if only is not None and cap_id not in only:
-                continue
             parents = _parents(_rows(cursor, fix(EDGE_SQL), [cap_id, incident_id]), keys_by_id)
             key = keys_by_id[cap_id]
             if cap_id in light:
@@ -207,32 +203,6 @@ def load_incident(incident: Any, full: bool = True) -> IncidentData:
     with connection.cursor() as cur:
         events = load_events(cur, incident.pk, keys_by_id, light=light)
     return IncidentData(incident.name, infos, events)
-
-
-def replay_incident(
-    incident: Any, opts: Options, full: bool
-) -> tuple[dict[str, Any], IncidentData]:
-    """Load and replay an incident (``replay.engine.replay`` on ``load_incident``); a large one
-    in SQLite on two processes (``replay.split``), with the same verdict."""
-    from django.db import connection
-
-    from replay.engine import replay
-    from replay.split import replay_split, usable
-
-    db_path = connection.settings_dict["NAME"] if connection.vendor == "sqlite" else ""
-    if not db_path or full or str(db_path).startswith(("file:", ":memory:")):
-        data = load_incident(incident, full)
-        return replay(data, opts), data
-    infos, keys_by_id, light = _captures(incident, full)
-    if not usable(int(incident.event_count or 0), opts, light):
-        data = load_incident(incident, full)
-        return replay(data, opts), data
-    connection.ensure_connection()  # the worker reads the file once this process can
-    with connection.cursor() as cur:
-        result, _trace, data = replay_split(
-            cur, str(db_path), incident.pk, incident.name, infos, keys_by_id, light, opts
-        )
-    return result, data
 
 
 def _captures(

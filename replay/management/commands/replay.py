@@ -12,8 +12,8 @@ import orjson
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from adapters.strategies.base import STAGES
-from replay.engine import Options, parse_sets
-from replay.load import replay_incident, resolve_event_ref, resolve_incident
+from replay.engine import Options, parse_sets, replay
+from replay.load import load_incident, resolve_event_ref, resolve_incident
 from replay.records import log_verdict
 from replay.sandbox import ReplayError
 
@@ -51,13 +51,14 @@ class Command(BaseCommand):
             sets = parse_sets(opts["sets"])
             # Risk what-ifs re-run the gateway on its recorded orders and the venue's reports.
             full = path is not None or any(k.startswith("risk.") for k in sets)
+            data = load_incident(incident, full=full)
             options = Options(
                 stage=opts["stage"],
                 path=path,
                 sets=sets,
                 force=opts["force"],
             )
-            result, _data = replay_incident(incident, options, full)
+            result = replay(data, options)
         except ReplayError as exc:
             raise CommandError(str(exc), returncode=2) from None
         result["ledger_index"] = log_verdict(incident, result, actor=opts["actor"])
