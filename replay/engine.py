@@ -20,7 +20,6 @@ from adapters.strategies.base import (
     STAGES,
     Context,
     Strategy,
-    StrategyEvent,
 )
 from replay import lifecycle, whatif_risk
 from replay.compare import Node, compare, decision_path, parse_ref, path_nodes, run_digest
@@ -95,10 +94,6 @@ class StrategyRun:
     replayed: list[Node]
     inputs: int
     info: dict[str, Any]
-
-
-def _to_sev(ev: Ev) -> StrategyEvent:
-    return StrategyEvent(ev.kind, ev.ts_ns, ev.keys, ev.payload, (ev.capture, ev.seq))
 
 
 def run_strategy(
@@ -232,7 +227,7 @@ def _run_stage(
     for ev in feed:
         ctx.now_ns = ev.ts_ns
         ctx.outbox = []
-        st.on_event(_to_sev(ev), ctx)
+        st.on_event(ev, ctx)
         for i, o in enumerate(ctx.outbox, 1):
             out.append(
                 Node((ev.capture, ev.seq + i), o.kind, o.lane, o.keys, o.payload, tuple(o.parents))
@@ -299,25 +294,16 @@ def replay_traced(data: IncidentData, opts: Options | None = None) -> tuple[dict
     opts = opts or Options()
     if opts.stage != "all" and opts.stage not in STAGES:
         raise ReplayError(f"unknown stage {opts.stage!r}; one of all, {', '.join(STAGES)}")
-    offsets = clock_offsets(data.captures)
+    offsets = {
+        c.key: int(c.clock["max_offset_ns"])
+        for c in data.captures
+        if isinstance(c.clock.get("max_offset_ns"), int)
+    }
     trace = Trace([], [])
     with gc_paused():
         merged = merge(data.events, tiers=opts.tiers, max_offset_ns=offsets)
         trace.merged = merged.events
         return _verdict(data, merged, opts, trace), trace
-
-
-def clock_offsets(captures: Sequence[CaptureInfo]) -> dict[str, int]:
-    """Each capture's declared clock error (``clock.max_offset_ns``), for the anomaly checks."""
-    return {
-        c.key: int(c.clock["max_offset_ns"])
-        for c in captures
-        if isinstance(c.clock.get("max_offset_ns"), int)
-    }
-
-
-def strategy_captures(captures: Sequence[CaptureInfo]) -> list[CaptureInfo]:
-    return sorted((c for c in captures if c.strategy.get("name")), key=lambda c: c.key)
 
 
 def verdict(data: IncidentData, merged: Merged, opts: Options) -> dict[str, Any]:
@@ -333,7 +319,9 @@ def _verdict(
     if opts.path is not None:
         target = parse_ref(opts.path, merged.events)
     gateways = _risk_gateways(data, opts)
-    strategy_caps = strategy_captures(data.captures)
+    strategy_caps = sorted(
+        (c for c in data.captures if c.strategy.get("name")), key=lambda c: c.key
+    )
     if strategy_caps:
         result = _strategy_verdict(
             data, merged, strategy_caps, opts, target, trace.runs if trace else None
@@ -426,7 +414,25 @@ def _strategy_verdict(
     target: tuple[str, int] | None,
     runs_out: list[StrategyRun] | None = None,
 ) -> dict[str, Any]:
-    runs = _runs_on_merged(merged, caps, opts, target)
+    per_cap: dict[str, list[Ev]] = {c.key: [] for c in caps}
+    if len(caps) == 1:
+        key = caps[0].key
+        per_cap[key] = [ev for ev in merged.events if ev.capture == key]
+    else:
+        for ev in merged.events:
+            lst = per_cap.get(ev.capture)
+            if lst is not None:
+                lst.append(ev)
+    limit: dict[tuple[str, int], bool] | None = None
+    if target is not None:
+        # Feed only inputs up to the target in merged order: the prefix that explains it.
+        limit = {}
+        for ev in merged.events:
+            if ev.capture in per_cap:
+                limit[ev.ref] = True
+            if ev.ref == target:
+                break
+    runs = [run_strategy(c, per_cap[c.key], opts, limit) for c in caps]
     if runs_out is not None:
         runs_out.extend(runs)
     recorded = [n for r in runs for n in r.recorded]
@@ -467,30 +473,6 @@ def _strategy_verdict(
             status_by_ref[node.ref] = "matched" if same else "diverged"
         result["_status_by_ref"] = status_by_ref
     return result
-
-
-def _runs_on_merged(
-    merged: Merged, caps: list[CaptureInfo], opts: Options, target: tuple[str, int] | None
-) -> list[StrategyRun]:
-    per_cap: dict[str, list[Ev]] = {c.key: [] for c in caps}
-    if len(caps) == 1:
-        key = caps[0].key
-        per_cap[key] = [ev for ev in merged.events if ev.capture == key]
-    else:
-        for ev in merged.events:
-            lst = per_cap.get(ev.capture)
-            if lst is not None:
-                lst.append(ev)
-    limit: dict[tuple[str, int], bool] | None = None
-    if target is not None:
-        # Feed only inputs up to the target in merged order: the prefix that explains it.
-        limit = {}
-        for ev in merged.events:
-            if ev.capture in per_cap:
-                limit[ev.ref] = True
-            if ev.ref == target:
-                break
-    return [run_strategy(c, per_cap[c.key], opts, limit) for c in caps]
 
 
 def _lifecycle_verdict(merged: Merged, trace: Trace | None = None) -> dict[str, Any]:

@@ -199,17 +199,6 @@ def load_incident(incident: Any, full: bool = True) -> IncidentData:
     (all a strategy replay reads; lifecycle and path replays need ``full``)."""
     from django.db import connection
 
-    infos, keys_by_id, light = _captures(incident, full)
-    with connection.cursor() as cur:
-        events = load_events(cur, incident.pk, keys_by_id, light=light)
-    return IncidentData(incident.name, infos, events)
-
-
-def _captures(
-    incident: Any, full: bool
-) -> tuple[list[CaptureInfo], dict[int, str], frozenset[int]]:
-    """The incident's captures (with the privacy transform of each sanitized strategy capture),
-    their keys by id, and the ids of those to load light."""
     from deltatrace.models import Capture
 
     caps = list(Capture.objects.filter(incident=incident).order_by("key"))
@@ -221,9 +210,12 @@ def _captures(
     light: frozenset[int] = frozenset()
     if not full and any(c.strategy.get("name") for c in caps):
         light = frozenset(c.pk for c in caps if not c.strategy.get("name"))
-    for key, transform in privacy_transforms(IncidentData(incident.name, infos, [])).items():
+    with connection.cursor() as cur:
+        events = load_events(cur, incident.pk, keys_by_id, light=light)
+    data = IncidentData(incident.name, infos, events)
+    for key, transform in privacy_transforms(data).items():
         next(c for c in infos if c.key == key).output_transform = transform
-    return infos, keys_by_id, light
+    return data
 
 
 def resolve_event_ref(incident: Any, text: str) -> str:
