@@ -84,29 +84,38 @@ _EDIT_MARGIN_S = 2.0
 def stale_sources(root: str) -> list[str]:
     """Modules under ``root`` whose source changed after they were compiled."""
     stale = []
+    listings: dict[str, list[str]] = {}  # folder -> its files, listed once
     for name in COMPILED:
-        source = source_path(name, root)
-        base = source[:-3] + "."
-        folder = os.path.dirname(source)
+        folder, leaf = os.path.split(source_path(name, root))
         try:
+            files = listings.get(folder)
+            if files is None:
+                files = listings[folder] = os.listdir(folder)
+            prefix = leaf[:-3] + "."
             built = [
                 os.path.getmtime(os.path.join(folder, f))
-                for f in os.listdir(folder)
-                if os.path.join(folder, f).startswith(base) and f.endswith((".so", ".pyd"))
+                for f in files
+                if f.startswith(prefix) and f.endswith((".so", ".pyd"))
             ]
-            if built and os.path.getmtime(source) > max(built) + _EDIT_MARGIN_S:
+            if built and os.path.getmtime(os.path.join(folder, leaf)) > max(built) + _EDIT_MARGIN_S:
                 stale.append(name)
         except OSError:
             continue
     return stale
 
 
+_checked = False  # the sources were compared with the compiled modules in this process
+
+
 def honour_pure_python(package_root: str) -> None:
     """Called by each package that holds compiled modules, before any of them is imported: runs the
     Python sources when asked to, or when a compiled module is older than its edited source (an
-    editable install not rebuilt yet), so stale compiled code never runs."""
-    if any(isinstance(f, _SourceFirst) for f in sys.meta_path):
+    editable install not rebuilt yet), so stale compiled code never runs. Checked once per process
+    (every package holding compiled modules shares the one project root)."""
+    global _checked
+    if _checked:
         return
+    _checked = True
     if not pure_requested():
         stale = stale_sources(os.path.dirname(package_root))
         if not stale:
