@@ -42,6 +42,7 @@ COMPILED: tuple[str, ...] = (
     "adapters.testbed.venue",
     "adapters.testbed.world",
     "adapters.testbed.writer",
+    "deltatrace.segments",
     "replay.compare",
     "replay.engine",
     "replay.load",

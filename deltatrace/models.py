@@ -153,6 +153,28 @@ class Edge(models.Model):
         return f"{self.src_capture_id}:{self.src_seq} -{self.kind}-> {self.dst_capture_id}:{self.dst_seq}"
 
 
+class EventSegment(models.Model):
+    """One ingest batch of a capture, packed by column for fast replay loading
+    (deltatrace/segments.py). Derived from the event and edge rows, written with them."""
+
+    capture = models.ForeignKey(
+        Capture, on_delete=models.CASCADE, related_name="segments", db_index=False
+    )
+    first_seq = models.BigIntegerField()
+    last_seq = models.BigIntegerField()
+    events = models.IntegerField()
+    edges = models.IntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["capture", "first_seq"], name="segment_capture_seq")
+        ]
+
+    def __str__(self) -> str:
+        return f"segment {self.capture_id}:{self.first_seq}-{self.last_seq}"
+
+
 class QuarantinedLine(models.Model):
     """Input that could not become an event, kept verbatim with the reason."""
 

@@ -14,6 +14,7 @@ import orjson
 from adapters.strategies.base import Context, StrategyEvent, edge_kind
 from adapters.strategies.momentum import Momentum
 from deltatrace.capture_format import KEY_FIELDS
+from deltatrace.segments import pack
 from replay.engine import CaptureInfo, IncidentData
 from replay.merge import Ev, merge
 
@@ -223,6 +224,10 @@ EVENT_INSERT = (
     + ", ".join(["%s"] * 20)
     + ")"
 )
+SEGMENT_INSERT = (
+    "INSERT INTO deltatrace_eventsegment (capture_id, first_seq, last_seq, events, edges, data) "
+    "VALUES (%s, %s, %s, %s, %s, %s)"
+)
 EDGE_INSERT = (
     "INSERT INTO deltatrace_edge (incident_id, src_capture_id, src_seq, dst_capture_id, dst_seq, "
     "kind, inferred) VALUES (%s, %s, %s, %s, %s, %s, %s)"
@@ -233,8 +238,33 @@ def store_rows(
     cursor: Any, data: IncidentData, incident_id: int, cap_ids: dict[str, int], qmark: bool = False
 ) -> None:
     fix = (lambda s: s.replace("%s", "?")) if qmark else (lambda s: s)
-    cursor.executemany(fix(EVENT_INSERT), event_rows(data, incident_id, cap_ids))
-    cursor.executemany(fix(EDGE_INSERT), edge_rows(data, incident_id, cap_ids))
+    events = event_rows(data, incident_id, cap_ids)
+    edges = edge_rows(data, incident_id, cap_ids)
+    cursor.executemany(fix(EVENT_INSERT), events)
+    cursor.executemany(fix(EDGE_INSERT), edges)
+    cursor.executemany(fix(SEGMENT_INSERT), segment_rows(events, edges))
+
+
+def segment_rows(
+    events: list[tuple[Any, ...]], edges: list[tuple[Any, ...]]
+) -> list[tuple[Any, ...]]:
+    """Event segments as ingest writes them: each capture's events in batches of its batch size."""
+    from deltatrace.ingest.writer import BATCH  # needs Django; synth_incident above does not
+
+    by_cap: dict[int, list[tuple[Any, ...]]] = {}
+    for row in events:
+        by_cap.setdefault(row[1], []).append(row)
+    causes: dict[tuple[int, int], list[tuple[Any, ...]]] = {}
+    for e in edges:
+        causes.setdefault((e[3], e[4]), []).append(e)
+    out = []
+    for cap, rows in by_cap.items():
+        rows.sort(key=lambda r: r[2])
+        for i in range(0, len(rows), BATCH):
+            batch = rows[i : i + BATCH]
+            mine = [e for r in batch for e in causes.get((cap, r[2]), ())]
+            out.append((cap, batch[0][2], batch[-1][2], len(batch), len(mine), pack(batch, mine)))
+    return out
 
 
 def store_incident(data: IncidentData) -> Any:
@@ -270,7 +300,7 @@ def _temp_sqlite(path: str) -> Any:
     """A Django connection to a fresh SQLite file with the event tables (whatever the default DB is)."""
     from django.db.utils import ConnectionHandler
 
-    from deltatrace.models import Edge, Event
+    from deltatrace.models import Edge, Event, EventSegment
 
     conn = ConnectionHandler({"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": path}})[
         "default"
@@ -278,6 +308,7 @@ def _temp_sqlite(path: str) -> Any:
     with conn.schema_editor() as ed:
         ed.create_model(Event)
         ed.create_model(Edge)
+        ed.create_model(EventSegment)
     with conn.cursor() as cur:
         # Only the event tables exist here; incident and capture ids are plain numbers.
         cur.execute("PRAGMA foreign_keys = OFF")

@@ -41,6 +41,25 @@ class Node:
     # else worked out on first use: most pairs are told equal without it (``same_output``).
     _digest: str = field(default="", compare=False)
 
+    # Written out: the generated __init__ stays interpreted under mypyc (see merge.Ev).
+    def __init__(
+        self,
+        ref: tuple[str, int],
+        kind: str,
+        lane: str,
+        keys: dict[str, str],
+        payload: dict[str, Any],
+        parents: Sequence[tuple[str, int]] = (),
+        _digest: str = "",
+    ) -> None:
+        self.ref = ref
+        self.kind = kind
+        self.lane = lane
+        self.keys = keys
+        self.payload = payload
+        self.parents = parents
+        self._digest = _digest
+
     @property
     def digest(self) -> str:
         if not self._digest:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import logging
 import sqlite3
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -17,6 +18,8 @@ from typing import Any
 
 import orjson
 
+from deltatrace.segments import Columns, Parents, SegmentError, segments_cover
+from deltatrace.segments import unpack as unpack_segment
 from replay.engine import CaptureInfo, IncidentData, gc_paused
 from replay.merge import Ev
 from replay.sandbox import ReplayError, ReplayRefused
@@ -41,8 +44,21 @@ EDGE_SQL = (
     "ORDER BY dst_seq, src_capture_id, src_seq, kind"
 )
 
+# Event segments (deltatrace/segments.py): used when they account for the capture's rows exactly.
+SEGMENT_META_SQL = (
+    "SELECT first_seq, last_seq, events, edges FROM deltatrace_eventsegment "
+    "WHERE capture_id = %s ORDER BY first_seq"
+)
+SEGMENT_DATA_SQL = (
+    "SELECT data FROM deltatrace_eventsegment WHERE capture_id = %s ORDER BY first_seq"
+)
+COUNT_SQL = (
+    "SELECT (SELECT COUNT(*) FROM deltatrace_event WHERE capture_id = %s), "
+    "(SELECT COUNT(*) FROM deltatrace_edge WHERE dst_capture_id = %s)"
+)
+
 CHUNK = 50_000
-Parents = tuple[tuple[str, int, str], ...]
+log = logging.getLogger(__name__)
 _NO_PARENTS: Parents = ()
 
 
@@ -52,16 +68,23 @@ def load_events(
     keys_by_id: dict[int, str],
     qmark: bool = False,
     light: frozenset[int] = frozenset(),
+    segments: bool = True,
 ) -> list[Ev]:
     """Events of one incident from a DB-API cursor (``qmark`` for the sqlite3 module's ``?``).
 
     Events come capture by capture (in capture id order), each in seq order. Captures in ``light``
-    come without keys and payloads (enough to merge and check clocks).
+    come without keys and payloads (enough to merge and check clocks). A capture's event segments
+    serve it when they cover its rows (``segments=False``: always read the rows).
     """
     fix = (lambda s: s.replace("%s", "?")) if qmark else (lambda s: s)
     out: list[Ev] = []
     with gc_paused():
         for cap_id in sorted(keys_by_id):
+            if segments and _from_segments(
+                cursor, fix, cap_id, keys_by_id, cap_id not in light, out
+            ):
+                continue
+            log.debug("capture %s: read from its rows", keys_by_id[cap_id])
             parents = _parents(_rows(cursor, fix(EDGE_SQL), [cap_id, incident_id]), keys_by_id)
             key = keys_by_id[cap_id]
             if cap_id in light:
@@ -69,6 +92,77 @@ def load_events(
             else:
                 _full_rows(_rows(cursor, fix(EVENT_SQL), [incident_id, cap_id]), key, parents, out)
     return out
+
+
+def _from_segments(
+    cursor: Any,
+    fix: Callable[[str], str],
+    cap_id: int,
+    keys_by_id: dict[int, str],
+    full: bool,
+    out: list[Ev],
+) -> bool:
+    """Append the capture's events from its segments if they cover its rows; False otherwise."""
+    cursor.execute(fix(SEGMENT_META_SQL), [cap_id])
+    meta = cursor.fetchall()
+    if not meta:
+        return False
+    cursor.execute(fix(COUNT_SQL), [cap_id, cap_id])
+    events, edges = cursor.fetchone()
+    if not segments_cover(meta, events, edges):
+        return False
+    key = keys_by_id[cap_id]
+    evs: list[Ev] = []
+    for (blob,) in _rows(cursor, fix(SEGMENT_DATA_SQL), [cap_id]):
+        try:
+            c = unpack_segment(blob, keys_by_id, full)
+        except SegmentError as exc:
+            # The rows are the record: a damaged segment costs speed, never the replay.
+            log.warning("capture %s: %s; reading its rows instead", key, exc)
+            return False
+        _segment_events(key, c, full, evs)
+    log.debug("capture %s: %d events from %d segments", key, len(evs), len(meta))
+    out += evs
+    return True
+
+
+def _segment_events(key: str, c: Columns, full: bool, out: list[Ev]) -> None:
+    """Columns -> events, as the row readers build them (light: no keys, payloads, receive times)."""
+    seq, kind, ts, hl, hc, host, lane, parents = (
+        c.seq,
+        c.kind,
+        c.ts_ns,
+        c.hlc_l,
+        c.hlc_c,
+        c.host,
+        c.lane,
+        c.parents,
+    )
+    append = out.append
+    if full:
+        keys, payloads, recv = c.keys, c.payloads, c.recv_ts_ns
+        for i in range(len(seq)):
+            append(
+                Ev(
+                    key,
+                    seq[i],
+                    kind[i],
+                    ts[i],
+                    hl[i],
+                    hc[i],
+                    host[i],
+                    lane[i],
+                    keys[i],
+                    payloads[i],
+                    parents[i],
+                    recv[i],
+                )
+            )
+    else:
+        for i in range(len(seq)):
+            append(
+                Ev(key, seq[i], kind[i], ts[i], hl[i], hc[i], host[i], lane[i], {}, {}, parents[i])
+            )
 
 
 def _rows(cursor: Any, sql: str, params: list[Any]) -> Iterable[tuple[Any, ...]]:

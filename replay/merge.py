@@ -59,6 +59,36 @@ class Ev:
     parents: tuple[tuple[str, int, str], ...] = ()
     recv_ts_ns: int | None = None
 
+    # Written out because the __init__ that @dataclass generates stays interpreted Python even when
+    # mypyc compiles the class (measured: ~0.5 µs an event, and a replay builds a million).
+    def __init__(
+        self,
+        capture: str,
+        seq: int,
+        kind: str,
+        ts_ns: int,
+        hlc_l: int,
+        hlc_c: int,
+        host: str,
+        lane: str,
+        keys: dict[str, str] | None = None,
+        payload: dict[str, Any] | None = None,
+        parents: tuple[tuple[str, int, str], ...] = (),
+        recv_ts_ns: int | None = None,
+    ) -> None:
+        self.capture = capture
+        self.seq = seq
+        self.kind = kind
+        self.ts_ns = ts_ns
+        self.hlc_l = hlc_l
+        self.hlc_c = hlc_c
+        self.host = host
+        self.lane = lane
+        self.keys = {} if keys is None else keys
+        self.payload = {} if payload is None else payload
+        self.parents = parents
+        self.recv_ts_ns = recv_ts_ns
+
     @property
     def ref(self) -> Ref:
         return (self.capture, self.seq)

@@ -103,6 +103,21 @@ class Emitted:
     payload: dict[str, Any]
     parents: list[Ref] = field(default_factory=list)
 
+    # Written out: the generated __init__ stays interpreted under mypyc (see replay.merge.Ev).
+    def __init__(
+        self,
+        kind: str,
+        lane: str,
+        keys: dict[str, str],
+        payload: dict[str, Any],
+        parents: list[Ref] | None = None,
+    ) -> None:
+        self.kind = kind
+        self.lane = lane
+        self.keys = keys
+        self.payload = payload
+        self.parents = [] if parents is None else parents
+
 
 class Context:
     """What a stage may touch: the virtual clock, a seeded RNG and the emit function."""

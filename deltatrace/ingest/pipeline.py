@@ -16,6 +16,7 @@ sequential path: whole batches in order, then the capture is finalised by the pa
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import multiprocessing
 import os
@@ -28,8 +29,10 @@ import orjson
 from django.conf import settings
 
 from deltatrace.ingest.writer import CaptureWriter, IngestError
+from deltatrace.segments import SegmentError
+from deltatrace.segments import pack as pack_segment
 
-_BATCH, _PICKLED, _ERROR, _DONE = b"B", b"P", b"E", b"D"
+_BATCH, _PICKLED, _SEGMENT, _ERROR, _DONE = b"B", b"P", b"S", b"E", b"D"
 
 
 def use_pipeline(path: str) -> bool:
@@ -54,6 +57,7 @@ def ingest_lines_in_child(writer: CaptureWriter, path: str, first_line_no: int) 
     )
     child.start()
     send.close()
+    segment: bytes | None = None  # the next batch's event segment, when the parser packed it
     try:
         while True:
             try:
@@ -61,10 +65,13 @@ def ingest_lines_in_child(writer: CaptureWriter, path: str, first_line_no: int) 
             except EOFError:
                 raise IngestError(f"{path}: the parser process stopped unexpectedly") from None
             tag, body = msg[:1], msg[1:]
-            if tag in (_BATCH, _PICKLED):
+            if tag == _SEGMENT:
+                segment = body
+            elif tag in (_BATCH, _PICKLED):
                 batch = orjson.loads(body) if tag == _BATCH else pickle.loads(body)
                 rows, lines, edges, quarantine = batch
-                writer._write_batch(rows, lines, _resolve(writer, edges), quarantine)
+                writer._write_batch(rows, lines, _resolve(writer, edges), quarantine, segment)
+                segment = None
             elif tag == _ERROR:
                 raise IngestError(body.decode())
             else:
@@ -106,8 +113,18 @@ def _child(
         known = writer._capture_ids
 
         def send_batch(
-            rows: list[Any], lines: list[int], edges: list[Any], quarantine: list[Any]
+            rows: list[Any],
+            lines: list[int],
+            edges: list[Any],
+            quarantine: list[Any],
+            segment: bytes | None = None,
         ) -> None:
+            # The writer is the slower of the two processes: its event segment is packed here,
+            # unless a cause names a capture the parent has yet to create (it packs that one).
+            if writer.segments and rows and all(type(e[1]) is int for e in edges):
+                # Rows out of seq order make no segment: the parent would not store it either.
+                with contextlib.suppress(SegmentError):
+                    conn.send_bytes(_SEGMENT + pack_segment(rows, edges))
             batch = [rows, lines, edges, quarantine]
             try:
                 conn.send_bytes(_BATCH + orjson.dumps(batch))

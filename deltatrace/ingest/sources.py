@@ -221,7 +221,10 @@ def append_events(
     """A live batch for one capture: validated, deduped, quarantined with reasons, atomic."""
     incident = capture.incident
     base = capture.quarantined_count
-    writer = CaptureWriter(incident, capture, transform=transform, offset_kind="batch")
+    # No segments: a live batch is a few events, and segments pay off for bulk ingest only.
+    writer = CaptureWriter(
+        incident, capture, transform=transform, offset_kind="batch", segments=False
+    )
     start = capture.event_count + base
     with transaction.atomic():
         for i, obj in enumerate(events):

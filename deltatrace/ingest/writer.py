@@ -28,6 +28,7 @@ from deltatrace.capture_format import (
     normalize_event,
 )
 from deltatrace.models import Capture, Incident
+from deltatrace.segments import pack as pack_segment
 
 BATCH = 20_000
 # Captures that record what people did about an incident, not what the pipeline did.
@@ -88,6 +89,7 @@ class CaptureWriter:
         transform: Transform | None = None,
         offset_kind: str = "line",
         progress: Progress | None = None,
+        segments: bool = True,
     ) -> None:
         self.incident = incident
         self.capture = capture
@@ -117,6 +119,8 @@ class CaptureWriter:
         self._stream_ok = True
         self._stream_count = 0
         self._stream_last = 0
+        # Whether batches still go into event segments as well (see _store_segment).
+        self.segments = segments
 
     # -- input --
     def add_line(self, line_no: int, line: bytes) -> None:
@@ -279,14 +283,19 @@ class CaptureWriter:
         lines: list[int],
         edges: list[tuple[Any, ...]],
         quarantine: list[tuple[Any, ...]],
+        segment: bytes | None = None,
     ) -> None:
+        """Write one batch in one transaction (``segment``: its event segment, if already packed)."""
         with transaction.atomic():
             inserted = self._insert_events(rows)
             if inserted < len(rows):
                 quarantine = quarantine + self._sort_out_conflicts(rows, lines, inserted)
             if rows and self._stream_ok:
                 self._note_digests(rows, inserted)
-            self._insert_ignore("deltatrace_edge", _EDGE_COLS, edges, "edge_unique")
+            new_edges = self._insert_ignore("deltatrace_edge", _EDGE_COLS, edges, "edge_unique")
+            if rows and self.segments:
+                all_new = inserted == len(rows) and new_edges == len(edges)
+                self._store_segment(rows, edges, all_new, segment)
             if quarantine:
                 self.summary.quarantined += self._insert_ignore(
                     "deltatrace_quarantinedline",
@@ -315,6 +324,30 @@ class CaptureWriter:
         self._stream.update((("\n" + text) if self._stream_count else text).encode())
         self._stream_count += inserted
         self._stream_last = seqs[-1]
+
+    def _store_segment(
+        self,
+        rows: list[tuple[Any, ...]],
+        edges: list[tuple[Any, ...]],
+        all_new: bool,
+        blob: bytes | None = None,
+    ) -> None:
+        """The batch as an event segment, in its transaction. Only while every batch so far was all
+        new and in seq order (the conditions of the streamed digest): after one that was not, the
+        capture's segments could no longer account for its rows, so none are written from then on
+        and replays read the rows."""
+        if not (all_new and self._stream_ok):
+            self.segments = False
+            return
+        if blob is None:
+            blob = pack_segment(rows, edges)
+        with connection.cursor() as cur:
+            cur.execute(
+                "INSERT INTO deltatrace_eventsegment "
+                "(capture_id, first_seq, last_seq, events, edges, data) "
+                "VALUES (%s, %s, %s, %s, %s, %s)",
+                [self._cap_id, rows[0][2], rows[-1][2], len(rows), len(edges), blob],
+            )
 
     def _insert_events(self, rows: list[tuple[Any, ...]]) -> int:
         if not rows:
