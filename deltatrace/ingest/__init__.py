@@ -15,14 +15,8 @@ from deltatrace.ingest.catalog import (
     register_policy,
 )
 from deltatrace.ingest.sources import append_events, ingest_events, ingest_jsonl, ingest_paths
-from deltatrace.ingest.writer import (
-    BATCH,
-    CaptureSummary,
-    CaptureWriter,
-    IngestError,
-    capture_digest,
-    update_incident_stats,
-)
+from deltatrace.ingest.store import capture_digest, update_incident_stats
+from deltatrace.ingest.writer import BATCH, CaptureSummary, CaptureWriter, IngestError
 
 __all__ = [
     "BATCH",

@@ -8,7 +8,8 @@ from typing import Any
 from django.db import transaction
 
 from deltatrace.capture_format import Header, parse_header
-from deltatrace.ingest.writer import IngestError, Transform, capture_digest
+from deltatrace.ingest.store import capture_digest
+from deltatrace.ingest.writer import IngestError, Transform
 from deltatrace.models import Capture, Incident
 
 

@@ -18,13 +18,13 @@ from deltatrace.ingest.catalog import (
     register_policy,
 )
 from deltatrace.ingest.pipeline import ingest_lines_in_child, use_pipeline
+from deltatrace.ingest.store import bulk_mode
 from deltatrace.ingest.writer import (
     CaptureSummary,
     CaptureWriter,
     IngestError,
     Progress,
     Transform,
-    bulk_mode,
 )
 from deltatrace.live import incident_changed_on_commit
 from deltatrace.models import Capture, Incident

@@ -7,11 +7,9 @@ on their own unique keys, so re-running is idempotent and a killed ingest leaves
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
@@ -27,13 +25,13 @@ from deltatrace.capture_format import (
     decode_line,
     normalize_event,
 )
+from deltatrace.ingest.store import capture_digest, update_incident_stats
 from deltatrace.models import Capture, Incident
 from deltatrace.segments import pack as pack_segment
 
 BATCH = 20_000
 # Captures that record what people did about an incident, not what the pipeline did.
 AFTER_THE_FACT = frozenset({"governance"})
-_BULK_CACHE_KIB = 64 * 1024
 Transform = Callable[[dict[str, Any]], dict[str, Any]]
 # (capture key, lines written so far): called after each committed batch of a capture.
 Progress = Callable[[str, int], None]
@@ -475,69 +473,6 @@ class CaptureWriter:
             update_incident_stats(self.incident, None, None)
         else:
             update_incident_stats(self.incident, self._min_ts, self._max_ts)
-
-
-@contextmanager
-def bulk_mode() -> Iterator[None]:
-    """Settings for a bulk ingest, restored afterwards; durability is untouched.
-
-    SQLite: a 64 MiB page cache instead of 2 MiB, because each batch updates the event table, the
-    edge table and their nine indexes, and with the default cache their pages keep evicting each
-    other (measured: ~20% of the time spent in executemany). The cyclic garbage collector is paused:
-    the hot path builds only acyclic tuples, dicts and strings, freed by reference counting, and each
-    batch would otherwise be traversed again by every collection while it is buffered.
-    """
-    restore: int | None = None
-    if connection.vendor == "sqlite":
-        with connection.cursor() as cur:
-            cur.execute("PRAGMA cache_size")
-            (restore,) = cur.fetchone()
-            cur.execute(f"PRAGMA cache_size = {-_BULK_CACHE_KIB}")
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
-        if restore is not None:
-            with connection.cursor() as cur:
-                cur.execute(f"PRAGMA cache_size = {int(restore)}")
-
-
-def capture_digest(capture_id: int) -> str:
-    """SHA-256 of the capture's event digests (hex) in seq order, joined by newlines."""
-    h = hashlib.sha256()
-    with connection.cursor() as cur:
-        cur.execute(
-            "SELECT digest FROM deltatrace_event WHERE capture_id = %s ORDER BY seq", [capture_id]
-        )
-        sep = b""
-        while batch := cur.fetchmany(50_000):
-            h.update(sep + "\n".join(d for (d,) in batch).encode())
-            sep = b"\n"
-    return h.hexdigest()
-
-
-def update_incident_stats(incident: Incident, min_ts: int | None, max_ts: int | None) -> None:
-    from django.db.models import Sum
-
-    totals = Capture.objects.filter(incident=incident).aggregate(
-        events=Sum("event_count"), quarantined=Sum("quarantined_count")
-    )
-    fields: dict[str, Any] = {
-        "event_count": totals["events"] or 0,
-        "quarantined_count": totals["quarantined"] or 0,
-    }
-    if min_ts is not None:
-        fields["start_ns"] = (
-            min(min_ts, incident.start_ns) if incident.start_ns is not None else min_ts
-        )
-    if max_ts is not None:
-        fields["end_ns"] = max(max_ts, incident.end_ns) if incident.end_ns is not None else max_ts
-    Incident.objects.filter(pk=incident.pk).update(**fields)
-    for k, v in fields.items():
-        setattr(incident, k, v)
 
 
 def _as_text(obj: Any) -> str:
