@@ -194,16 +194,16 @@ def unpack(blob: bytes | memoryview, names: Mapping[int, str], full: bool = True
         if full:
             keys = orjson.loads(zlib.decompress(sections["keys"]))
             payloads = orjson.loads(zlib.decompress(sections["payload"]))
+    except SegmentError:
+        raise
     except (KeyError, IndexError, TypeError, ValueError, zlib.error) as exc:
-        if isinstance(exc, SegmentError):
-            raise
         raise SegmentError(f"corrupt event segment: {exc}") from None
     lengths = {len(v) for k, v in col.items() if k not in ("psrc", "pseq", "pkind")}
     if lengths != {n} or (full and (len(keys), len(payloads)) != (n, n)):
         raise SegmentError("segment columns disagree on the event count")
-    recv: list[int | None] = [None] * n
-    if full:
-        recv = [None if r == NO_RECV else r for r in col["recv"]]
+    recv: list[int | None] = (
+        [None if r == NO_RECV else r for r in col["recv"]] if full else [None] * n
+    )
     return Columns(
         col["seq"],
         col["kind"],
