@@ -1,9 +1,11 @@
 """Chunks of one large log on the other cores: where to cut, and forked workers that return bytes.
 
-The log is cut into many chunks. The parent takes them from the start, workers from the end, each
+The log is cut into many chunks. Workers take them from the start, the parent from the end, each
 claiming the next free one, so they meet wherever the CPU they actually got puts them: on a busy
-machine the parent simply does more itself. A worker is a forked child, so it reads the parent's
-buffer without a copy and starts in milliseconds; each chunk's result is one ``marshal`` blob (the
+machine the parent simply does more itself. Workers take the start because their results then
+arrive in file order and the parent adds each as it comes, between its own chunks: only the
+parent's own (fewer) chunks are left to add at the end, while the workers are idle. A worker is a
+forked child, so it reads the parent's buffer without a copy and starts in milliseconds; each chunk's result is one ``marshal`` blob (the
 fastest CPython codec for the plain dicts, lists and strings of events), written to the worker's
 temporary file so that a worker never waits for the parent to read. Cuts are only guesses at
 message boundaries: the caller checks that the previous chunk really ended at each cut and
@@ -81,13 +83,13 @@ def split_points(data: bytes, chunks: int) -> list[int]:
 
 
 class Chunks:
-    """Chunks 0..count-1: the parent claims from the low end (chunk 0 is already its own),
-    ``workers`` forked processes run ``func(chunk) -> bytes`` from the high end."""
+    """Chunks 0..count-1: ``workers`` forked processes run ``func(chunk) -> bytes`` from the low
+    end, the parent claims from the high end."""
 
     def __init__(self, count: int, func: Callable[[int], bytes], workers: int) -> None:
         ctx = multiprocessing.get_context("fork")
         self._lock = ctx.Lock()
-        self._next = ctx.RawArray("q", [1, count - 1])  # lowest and highest unclaimed chunk
+        self._next = ctx.RawArray("q", [0, count - 1])  # lowest and highest unclaimed chunk
         self._workers: list[tuple[Any, Connection, IO[bytes]]] = []
         try:
             for _ in range(workers):
@@ -102,13 +104,13 @@ class Chunks:
             raise
 
     def claim(self) -> int | None:
-        """The parent's next chunk, or None once every chunk is taken."""
+        """The parent's next chunk (the highest unclaimed), or None once every chunk is taken."""
         with self._lock:
             lo, hi = self._next
-            if lo > hi:
+            if hi < lo:
                 return None
-            self._next[0] = lo + 1
-            return lo
+            self._next[1] = hi - 1
+            return hi
 
     def ready(self) -> Iterator[tuple[int, bytes | None]]:
         """Results that have arrived, without waiting (None: the worker failed on that chunk)."""
@@ -155,18 +157,18 @@ class Chunks:
             blob += more
         return chunk, blob
 
-    def _claim_high(self) -> int | None:
+    def _claim_low(self) -> int | None:
         with self._lock:
             lo, hi = self._next
-            if hi < lo:
+            if lo > hi:
                 return None
-            self._next[1] = hi - 1
-            return hi
+            self._next[0] = lo + 1
+            return lo
 
     def _work(self, func: Callable[[int], bytes], conn: Connection, out: IO[bytes]) -> None:
         """In the child: claim, run and report chunks until none is left."""
         offset = 0
-        while (chunk := self._claim_high()) is not None:
+        while (chunk := self._claim_low()) is not None:
             try:
                 blob = func(chunk)
                 done = 0

@@ -98,7 +98,7 @@ def test_chunked_reads_of_corrupted_logs_equal_the_one_pass_read(monkeypatch) ->
 
 
 @pytest.mark.parametrize("at", [5, 30])
-def test_a_message_across_a_cut_is_framed_where_it_starts(monkeypatch, at: int) -> None:
+def test_a_message_across_a_cut_is_framed_where_it_starts(monkeypatch, tmp_path, at: int) -> None:
     # A BodyLength that lands on the next line's CheckSum makes one (bad) message of two lines:
     # the cut between them is not a boundary, so the next chunk is framed in the parent.
     messages = corpus(40, seed=1)
@@ -114,12 +114,20 @@ def test_a_message_across_a_cut_is_framed_where_it_starts(monkeypatch, at: int) 
     inside = data.index(b"\n", q["offset"])  # where a cut would go: the line end after a
     cuts = [0, inside, data.index(b"\n", end + 1), len(data)]
     monkeypatch.setattr(parallel, "split_points", lambda data, chunks: cuts)
-    starts: list[int] = []
+    # Where in-order framing starts (a file, in case a forked worker ever framed in order too).
+    spy = tmp_path / "starts"
     frame = fix_log._Reader.frame
-    monkeypatch.setattr(fix_log._Reader, "frame", lambda r, *a: starts.append(a[0]) or frame(r, *a))
+
+    def logged(r: fix_log._Reader, start: int, stop: int) -> int:
+        with spy.open("a") as f:
+            f.write(f"{start}\n")
+        return frame(r, start, stop)
+
+    monkeypatch.setattr(fix_log._Reader, "frame", logged)
     for workers in (1, 2):
-        starts.clear()
+        spy.write_text("")
         _same(read_fix_log(data, "x.log", workers=workers), one)
+        starts = [int(x) for x in spy.read_text().split()]
         assert inside not in starts and end in starts  # framed on from where the message ended
 
 
