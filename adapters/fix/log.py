@@ -84,16 +84,19 @@ class _Chunk(NamedTuple):
     votes: dict[str, int]
     ops: list[tuple[Any, ...]]
     by_msg: dict[tuple[str, int], int]
-    n_events: int
+    base: int  # its events are numbered base + 1 ... end_seq
+    end_seq: int
     messages: int
 
 
-def _record(data: bytes, key: str, bounds: list[int], chunk: int) -> _Chunk:
+def _record(data: bytes, key: str, bounds: list[int], chunk: int, base: int = 0) -> _Chunk:
     """A chunk framed from its cut and normalised in record mode (its order links are resolved
-    when it is added in file order; see FixNormalizer.replay)."""
+    when it is added in file order; see FixNormalizer.replay), its events numbered from
+    ``base + 1``."""
     start = bounds[chunk]
     framer = Framer(data).run(start, bounds[chunk + 1])
     norm = FixNormalizer(key, "", record=True)
+    norm.seq = base
     events: list[dict[str, Any]] = []
     mapped_q: list[dict[str, Any]] = []
     messages = normalize_frames(framer.frames, norm, events, mapped_q)
@@ -114,14 +117,31 @@ def _record(data: bytes, key: str, bounds: list[int], chunk: int) -> _Chunk:
         votes,
         norm.ops,
         norm._by_msg,
+        base,
         norm.seq,
         messages,
     )
 
 
-def _chunk(data: bytes, key: str, bounds: list[int], chunk: int) -> bytes:
-    """A worker's chunk, as marshal bytes (marshal takes plain tuples only)."""
-    return marshal.dumps(tuple(_record(data, key, bounds, chunk)))
+class _Worker:
+    """A worker's chunks, as marshal bytes (marshal takes plain tuples only).
+
+    While a worker has had every chunk from the first (as the one worker of a 2-core machine has
+    until it meets the parent), it knows how many events come before the next one and numbers its
+    events as they will stay: the parent then renumbers nothing (its links are still resolved in
+    file order). Otherwise they are numbered from 1 and renumbered when added."""
+
+    def __init__(self, data: bytes, key: str, bounds: list[int]) -> None:
+        self.data, self.key, self.bounds = data, key, bounds
+        self.next, self.base = 0, 0  # the chunk that would follow on, and its events' base
+
+    def __call__(self, chunk: int) -> bytes:
+        follows = chunk == self.next
+        self.next = -1  # until this chunk is done: a failure ends the run
+        result = _record(self.data, self.key, self.bounds, chunk, self.base if follows else 0)
+        if follows:
+            self.next, self.base = chunk + 1, result.end_seq
+        return marshal.dumps(tuple(result))
 
 
 class _Reader:
@@ -149,7 +169,7 @@ class _Reader:
         return framer.end
 
     def add(self, chunk: _Chunk) -> int:
-        self.norm.replay(chunk.events, chunk.ops, chunk.by_msg, chunk.n_events)
+        self.norm.replay(chunk.events, chunk.ops, chunk.by_msg, chunk.end_seq, chunk.base)
         self.events += chunk.events
         self.messages += chunk.messages
         self.framing_q += chunk.framing_quarantined
@@ -208,7 +228,7 @@ def _read(data: bytes, source: str, workers: int | None) -> FixLog:
         bounds = parallel.split_points(data, n // parallel.SERIAL_CHUNK_BYTES)
     pool = None
     if len(bounds) > 2:
-        pool = parallel.start(len(bounds) - 1, partial(_chunk, data, key, bounds), workers)
+        pool = parallel.start(len(bounds) - 1, _Worker(data, key, bounds), workers)
     reader = _Reader(data, key)
     if pool is not None:
         _gather(reader, pool, partial(_record, data, key, bounds), bounds)

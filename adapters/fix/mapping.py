@@ -378,22 +378,26 @@ class FixNormalizer:
         events: list[dict[str, Any]],
         ops: list[tuple[Any, ...]],
         by_msg: dict[tuple[str, int], int],
-        count: int,
+        end: int,
+        base: int = 0,
     ) -> None:
-        """Append a record-mode chunk's results: its ``count`` events (seq from 1, ``events`` is
-        changed in place), its recorded link ops and its (SenderCompID, MsgSeqNum) map. The state
-        after is what normalising the chunk's messages here would have left."""
-        off = self.seq
-        for ev in events:
-            # Typed locals: compiled, machine-int sums, and no iterator for the usual empty list.
-            local_seq: int = ev["seq"]
-            ev["seq"] = local_seq + off
-            links: list[dict[str, Any]] = ev["parents"]
-            if links:  # only a Fill's link to its report (links are in ops)
-                for p in links:
-                    parent_seq: int = p["seq"]
-                    p["seq"] = parent_seq + off
+        """Append a record-mode chunk's results: its events, numbered from ``base + 1`` to ``end``
+        (renumbered in place unless this normaliser's seq is ``base``), its recorded link ops and
+        its (SenderCompID, MsgSeqNum) map. The state after is what normalising the chunk's
+        messages here would have left."""
+        off = self.seq - base
+        if off:
+            for ev in events:
+                # Typed locals: compiled, machine-int sums, and no iterator for the usual empty list.
+                local_seq: int = ev["seq"]
+                ev["seq"] = local_seq + off
+                links: list[dict[str, Any]] = ev["parents"]
+                if links:  # only a Fill's link to its report (links are in ops)
+                    for p in links:
+                        parent_seq: int = p["seq"]
+                        p["seq"] = parent_seq + off
         own = self._by_msg
+        first = base + 1
         for op in ops:
             seq = op[1] + off
             if op[0] == 0:
@@ -407,9 +411,12 @@ class FixNormalizer:
                 parents = self._link_reject(
                     op[2], op[3], op[4], local + off if local is not None else prior
                 )
-            events[op[1] - 1]["parents"] = parents
-        own.update({k: v + off for k, v in by_msg.items()})
-        self.seq = off + count
+            events[op[1] - first]["parents"] = parents
+        if off:
+            own.update({k: v + off for k, v in by_msg.items()})
+        else:
+            own.update(by_msg)
+        self.seq = end + off
 
     def _order(
         self, v: tuple[Any, ...], msg_type: str, base: _Base, payload: dict[str, Any], raw: str

@@ -139,7 +139,7 @@ def test_a_failed_worker_is_replaced_by_the_parent(monkeypatch) -> None:
     def broken(*args: object) -> bytes:
         raise RuntimeError("worker died")
 
-    monkeypatch.setattr(fix_log, "_chunk", broken)
+    monkeypatch.setattr(fix_log._Worker, "__call__", broken)
     _same(read_fix_log(data, "f.log", workers=2), one)
     monkeypatch.setattr(parallel, "start", lambda *a: None)  # no fork available
     _same(read_fix_log(data, "f.log", workers=2), one)
