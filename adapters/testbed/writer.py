@@ -117,7 +117,8 @@ class CaptureWriter:
 
     def dump(self) -> bytes:
         self._flush()
-        return b"\n".join([orjson.dumps(self.header), *self._chunks]) + b"\n"
+        # The final newline as an empty last piece: `+ b"\n"` would copy the whole capture again.
+        return b"\n".join([orjson.dumps(self.header), *self._chunks, b""])
 
     def write(self, out_dir: Path) -> Path:
         path = out_dir / f"{self.capture}.jsonl"
