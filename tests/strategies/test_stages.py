@@ -79,3 +79,17 @@ def test_momentum_fat_finger_knob_multiplies_one_order():
         outs += feed(*tick(f"{100 + i * 0.1:.2f}", f"{100.02 + i * 0.1:.2f}"))
     qtys = [o.payload["qty"] for o in outs if o.kind == "Order"]
     assert qtys[1] >= 50_000 and all(q <= 150 for i, q in enumerate(qtys) if i != 1)
+
+
+def test_a_stage_cannot_rebind_the_event_it_is_given():
+    # Stages share one event object; rebinding a field would change what later stages see.
+    ev = StrategyEvent("MDTick", 5, {"symbol": "ACME"}, {"bid": "1"}, ("c", 1))
+    for name in ("kind", "ts_ns", "keys", "payload", "ref"):
+        try:
+            setattr(ev, name, None)
+        except AttributeError:
+            continue
+        raise AssertionError(f"{name} was rebound")
+    assert ev == StrategyEvent("MDTick", 5, {"symbol": "ACME"}, {"bid": "1"}, ("c", 1))
+    assert ev != StrategyEvent("MDTick", 6, {"symbol": "ACME"}, {"bid": "1"}, ("c", 1))
+    assert repr(ev).startswith("StrategyEvent(kind='MDTick', ts_ns=5,")
