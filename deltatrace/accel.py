@@ -25,6 +25,7 @@ from types import ModuleType
 COMPILED: tuple[str, ...] = (
     "adapters.exchange.book",
     "adapters.exchange.engine",
+    "adapters.exchange.reports",
     "adapters.exchange.risk",
     "adapters.fix.bulk",
     "adapters.fix.dictionary",

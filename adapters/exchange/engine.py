@@ -51,6 +51,7 @@ from .types import (
     order_error,
     reject_report,
     replace_error,
+    request_error,
 )
 
 SELF_MATCH_MODES = ("cancel_aggressor", "cancel_resting", "allow")
@@ -89,9 +90,14 @@ class MatchingEngine:
         self._listeners.append(listener)
 
     def submit(self, order: NewOrder, ts_ns: int) -> list[ExecReport]:
-        cl = order.cl_ord_id
+        # Read untyped: compiled code checks a declared-str attribute as it reads it, and a
+        # malformed ClOrdID must be rejected by order_error, not raise TypeError here.
+        cl: object = getattr(order, "cl_ord_id")  # noqa: B009
         # ClOrdID uniqueness is the venue's to check; the rest is the order's own shape
-        error = f"duplicate ClOrdID {cl}" if cl and cl in self._orders else order_error(order)
+        if isinstance(cl, str) and cl and cl in self._orders:
+            error = f"duplicate ClOrdID {cl}"
+        else:
+            error = order_error(order)
         if error:
             return self._emit(
                 [reject_report(self.venue, self._next_exec_id(), order, ts_ns, error)]
@@ -109,7 +115,7 @@ class MatchingEngine:
             order.account,
             order.strategy,
         )
-        self._orders[cl] = o
+        self._orders[o.cl_ord_id] = o
         self._by_id[o.order_id] = o
         book = self._books.get(o.symbol) or self._book(o.symbol)
         before = book.last_top
@@ -124,6 +130,9 @@ class MatchingEngine:
         return self._emit(reports)
 
     def cancel(self, req: CancelRequest, ts_ns: int) -> list[ExecReport]:
+        error = request_error(req)
+        if error:
+            return self._emit([self._malformed(req, ts_ns, error)])
         o, error = self._target(req.orig_cl_ord_id, req.cl_ord_id, req.symbol, "cancel")
         if error:
             return self._emit([self._cancel_reject(req.cl_ord_id, req, o, ts_ns, error)])
@@ -137,6 +146,9 @@ class MatchingEngine:
         return self._emit(reports)
 
     def replace(self, req: ReplaceRequest, ts_ns: int) -> list[ExecReport]:
+        error = request_error(req)
+        if error:
+            return self._emit([self._malformed(req, ts_ns, error)])
         o, error = self._target(req.orig_cl_ord_id, req.cl_ord_id, req.symbol, "replace")
         if not error:
             assert o is not None
@@ -410,6 +422,11 @@ class MatchingEngine:
     def _fill(self, o: Order, ts_ns: int, qty: int, price: Decimal) -> ExecReport:
         exec_type = ET_FILL if o.leaves == 0 else ET_PARTIAL_FILL
         return self._snapshot(o, exec_type, ts_ns, qty, price)
+
+    def _malformed(self, req: CancelRequest | ReplaceRequest, ts_ns: int, text: str) -> ExecReport:
+        """A cancel reject for a request whose identifiers are not text (built from checked
+        values only: see types.reject_report)."""
+        return reject_report(self.venue, self._next_exec_id(), req, ts_ns, text, ET_CANCEL_REJECT)
 
     def _cancel_reject(
         self,

@@ -36,6 +36,7 @@ from .types import (
     order_error,
     reject_report,
     replace_error,
+    request_error,
 )
 
 
@@ -199,6 +200,8 @@ class RiskGateway:
         """Replace with the same checks as a new order (the position check counts only the added
         open quantity). Requests for orders the venue does not know or has finished go straight
         to it, which rejects them. So do malformed requests: the venue rejects them with the reason."""
+        if request_error(req):  # identifiers that are not text: the venue rejects it, saying so
+            return [], self.engine.replace(req, ts_ns)
         cur = self.engine.order(req.orig_cl_ord_id)
         if cur is None or not cur.leaves_qty or replace_error(req):
             return [], self.engine.replace(req, ts_ns)

@@ -4,14 +4,25 @@ Prices are ``Decimal``, quantities ``int``, timestamps integer nanoseconds. Enum
 strings (not ``Enum``) so payloads serialise with any JSON encoder and compare cheaply.
 ``to_payload()`` gives the capture-format payload of the matching event kind (prices as decimal
 strings); ``to_keys()`` gives the event's correlation keys.
+
+The requests (NewOrder, CancelRequest, ReplaceRequest) are what callers build, so they take any
+value and ``order_error`` / ``replace_error`` / ``request_error`` say what is wrong with one; the
+venue's outputs live in the compiled ``reports.py`` and are re-exported here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from decimal import Decimal
-from operator import attrgetter
 from typing import Any
+
+# Re-exported: the venue's outputs are imported from here as much as the requests are.
+from .reports import BookSnapshot as BookSnapshot
+from .reports import ExecReport as ExecReport
+from .reports import MDUpdate as MDUpdate
+from .reports import RiskResult as RiskResult
+from .reports import Trade as Trade
+from .reports import px as px
 
 # Sides, order types, time in force.
 BUY = "BUY"
@@ -51,11 +62,6 @@ RULES = (
     "position_limit",
 )
 KILL_SCOPES = ("venue", "strategy", "symbol", "account")
-
-
-def px(value: Decimal | None) -> str | None:
-    """A price as a capture-format decimal string (``None`` stays ``None``)."""
-    return None if value is None else str(value)
 
 
 def _keys(**keys: str) -> dict[str, str]:
@@ -134,95 +140,34 @@ class ReplaceRequest:
         )
 
 
-@dataclass(slots=True)
-class ExecReport:
-    venue: str
-    order_id: str
-    exec_id: str
-    cl_ord_id: str
-    symbol: str
-    side: str
-    exec_type: str
-    ord_status: str
-    order_qty: int
-    cum_qty: int
-    leaves_qty: int
-    avg_px: Decimal
-    ts_ns: int
-    price: Decimal | None = None
-    ord_type: str = LIMIT
-    tif: str = DAY
-    last_qty: int = 0
-    last_px: Decimal | None = None
-    orig_cl_ord_id: str = ""
-    account: str = ""
-    strategy: str = ""
-    text: str = ""
-
-    @property
-    def is_fill(self) -> bool:
-        """True when this report carries a trade (then the testbed also records a Fill)."""
-        return self.last_qty > 0
-
-    def to_payload(self) -> dict[str, Any]:
-        price = self.price
-        payload: dict[str, Any] = {
-            "exec_type": self.exec_type,
-            "ord_status": self.ord_status,
-            "side": self.side,
-            "order_qty": self.order_qty,
-            "cum_qty": self.cum_qty,
-            "leaves_qty": self.leaves_qty,
-            "avg_px": str(self.avg_px),
-            "price": None if price is None else str(price),
-            "type": self.ord_type,
-            "tif": self.tif,
-            "venue": self.venue,
-            "text": self.text,
-        }
-        if self.last_qty:
-            payload["last_qty"] = self.last_qty
-            payload["last_px"] = px(self.last_px)
-        return payload
-
-    def fill_payload(self) -> dict[str, Any]:
-        """The capture-format payload of the Fill event for a report that ``is_fill``."""
-        return {
-            "side": self.side,
-            "last_qty": self.last_qty,
-            "last_px": px(self.last_px),
-            "cum_qty": self.cum_qty,
-            "leaves_qty": self.leaves_qty,
-        }
-
-    def to_keys(self) -> dict[str, str]:
-        # _keys(...) spelled out (one call per recorded report): non-empty values, in this order
-        keys = {"symbol": self.symbol} if self.symbol else {}
-        if self.cl_ord_id:
-            keys["cl_ord_id"] = self.cl_ord_id
-        if self.orig_cl_ord_id:
-            keys["orig_cl_ord_id"] = self.orig_cl_ord_id
-        if self.order_id:
-            keys["order_id"] = self.order_id
-        if self.exec_id:
-            keys["exec_id"] = self.exec_id
-        return keys
-
-    def copy(self) -> ExecReport:
-        """A copy (``dataclasses.replace(self)``, without its per-field introspection)."""
-        return ExecReport(*_exec_report_fields(self))
-
-
-_exec_report_fields = attrgetter(*(f.name for f in fields(ExecReport) if f.init))
-
-
 def _bad_price(p: object) -> bool:
     return not isinstance(p, Decimal) or not p.is_finite() or p <= 0
+
+
+def _bad_text(value: object) -> bool:
+    return not isinstance(value, str)
+
+
+def request_error(req: NewOrder | CancelRequest | ReplaceRequest) -> str:
+    """Why a request's identifiers are malformed ("" when they are text): ClOrdID, symbol,
+    OrigClOrdID, account and strategy must be strings (an empty account or strategy is allowed;
+    an empty ClOrdID or symbol is the caller's check)."""
+    names = ["cl_ord_id", "symbol", "account", "strategy"]
+    if not isinstance(req, NewOrder):
+        names.insert(1, "orig_cl_ord_id")
+    for name in names:
+        value = getattr(req, name)
+        if _bad_text(value):
+            return f"invalid {name} {value!r}: must be text"
+    return ""
 
 
 def order_error(order: NewOrder) -> str:
     """Why a new order is malformed ("" when it is well formed); ClOrdID uniqueness is the
     venue's to check."""
+    error = request_error(order)
+    if error:
+        return error
     if not order.cl_ord_id:
         return "missing ClOrdID"
     if not order.symbol:
@@ -245,11 +190,19 @@ def order_error(order: NewOrder) -> str:
 
 def replace_error(req: ReplaceRequest) -> str:
     """Why a cancel/replace request is malformed ("" when it is well formed)."""
+    error = request_error(req)
+    if error:
+        return error
     if type(req.qty) is not int or req.qty <= 0:
         return f"invalid quantity {req.qty!r}"
     if req.price is not None and _bad_price(req.price):
         return f"invalid price {req.price!r}"
     return ""
+
+
+def _text(value: object) -> str:
+    """A request's identifier as report text: as given when text, else its repr."""
+    return value if isinstance(value, str) else repr(value)
 
 
 def reject_report(
@@ -260,65 +213,35 @@ def reject_report(
     text: str,
     exec_type: str = ET_REJECTED,
 ) -> ExecReport:
-    """The report for a request that created or changed no order (OrderID ``NONE``)."""
+    """The report for a request that created or changed no order (OrderID ``NONE``). The request
+    may be malformed: only well-typed values go into the report (a non-text identifier as its
+    repr, a quantity that is not an int as 0, a price that is not a Decimal as none); ``text``
+    says what was wrong."""
     new = req if isinstance(req, NewOrder) else None
+    qty = new.qty if new is not None and type(new.qty) is int else 0
+    price = new.price if new is not None and isinstance(new.price, Decimal) else None
     return ExecReport(
         venue,
         "NONE",
         exec_id,
-        req.cl_ord_id,
-        req.symbol,
-        new.side if new else "",
+        _text(req.cl_ord_id),
+        _text(req.symbol),
+        _text(new.side) if new else "",
         exec_type,
         OS_REJECTED,
-        new.qty if new else 0,
+        qty,
         0,
         0,
         Decimal(0),
         ts_ns,
-        new.price if new else None,
-        new.ord_type if new else LIMIT,
-        new.tif if new else DAY,
-        orig_cl_ord_id="" if new else req.orig_cl_ord_id,  # type: ignore[union-attr]
-        account=req.account,
-        strategy=req.strategy,
+        price,
+        _text(new.ord_type) if new else LIMIT,
+        _text(new.tif) if new else DAY,
+        orig_cl_ord_id="" if new else _text(req.orig_cl_ord_id),  # type: ignore[union-attr]
+        account=_text(req.account),
+        strategy=_text(req.strategy),
         text=text,
     )
-
-
-@dataclass(slots=True)
-class RiskResult:
-    """One pre-trade check of one order: the payload of a RiskCheck event."""
-
-    rule: str
-    result: str  # "pass" | "reject"
-    limit: str
-    observed: str
-    cl_ord_id: str = ""
-    symbol: str = ""
-    ts_ns: int = 0
-    text: str = ""
-
-    @property
-    def passed(self) -> bool:
-        return self.result == "pass"
-
-    def to_payload(self) -> dict[str, Any]:
-        payload = {
-            "rule": self.rule,
-            "result": self.result,
-            "limit": self.limit,
-            "observed": self.observed,
-        }
-        if self.text:
-            payload["text"] = self.text
-        return payload
-
-    def to_keys(self) -> dict[str, str]:
-        keys = {"symbol": self.symbol} if self.symbol else {}
-        if self.cl_ord_id:
-            keys["cl_ord_id"] = self.cl_ord_id
-        return keys
 
 
 @dataclass(frozen=True)
@@ -346,60 +269,3 @@ class RiskLimits:
 
     def position_limit_for(self, symbol: str) -> int | None:
         return self.position_limits.get(symbol, self.position_limit)
-
-
-@dataclass(slots=True)
-class Trade:
-    symbol: str
-    price: Decimal
-    qty: int
-    ts_ns: int
-    aggressor_side: str
-    buy_order_id: str
-    sell_order_id: str
-
-
-@dataclass(slots=True)
-class BookSnapshot:
-    """Aggregated depth: ``bids`` best (highest) first, ``asks`` best (lowest) first."""
-
-    symbol: str
-    bids: list[tuple[Decimal, int]]
-    asks: list[tuple[Decimal, int]]
-
-    def to_payload(self) -> dict[str, Any]:
-        return {
-            "bids": [[str(p), q] for p, q in self.bids],
-            "asks": [[str(p), q] for p, q in self.asks],
-        }
-
-
-@dataclass(slots=True)
-class MDUpdate:
-    """Top of book (and the event's last trade) after an event that changed them: an MDTick."""
-
-    symbol: str
-    ts_ns: int
-    bid: Decimal | None
-    bid_size: int
-    ask: Decimal | None
-    ask_size: int
-    last: Decimal | None = None
-    last_size: int = 0
-    volume: int = 0  # total quantity traded by the event (several prints when it swept levels)
-
-    def to_payload(self) -> dict[str, Any]:
-        payload: dict[str, Any] = {
-            "bid": px(self.bid),
-            "bid_size": self.bid_size,
-            "ask": px(self.ask),
-            "ask_size": self.ask_size,
-        }
-        if self.last_size:
-            payload["last"] = px(self.last)
-            payload["last_size"] = self.last_size
-            payload["volume"] = self.volume
-        return payload
-
-    def to_keys(self) -> dict[str, str]:
-        return {"symbol": self.symbol}

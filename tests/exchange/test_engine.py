@@ -247,6 +247,64 @@ def test_invalid_orders_are_rejected_with_the_reason(
     assert engine.top_of_book("ACME") == (None, 0, None, 0)
 
 
+@pytest.mark.parametrize(
+    ("order", "text", "kept"),
+    [
+        (
+            NewOrder(5, "ACME", "BUY", 10, D("10")),  # type: ignore[arg-type]
+            "invalid cl_ord_id 5: must be text",
+            ("5", 10, D("10")),
+        ),
+        (
+            NewOrder("B1", None, "BUY", 10, D("10")),  # type: ignore[arg-type]
+            "invalid symbol None: must be text",
+            ("B1", 10, D("10")),
+        ),
+        (
+            NewOrder("B1", "ACME", "BUY", 10, D("10"), account=None),  # type: ignore[arg-type]
+            "invalid account None: must be text",
+            ("B1", 10, D("10")),
+        ),
+        (
+            NewOrder("B1", "ACME", "BUY", "10", D("10")),  # type: ignore[arg-type]
+            "invalid quantity '10'",
+            ("B1", 0, D("10")),
+        ),
+        (
+            NewOrder("B1", "ACME", "BUY", 10, 10.5),  # type: ignore[arg-type]
+            "invalid limit price 10.5",
+            ("B1", 10, None),
+        ),
+    ],
+)
+def test_an_order_with_values_of_the_wrong_type_is_rejected_not_raised(
+    engine: MatchingEngine, order: NewOrder, text: str, kept: tuple[object, ...]
+) -> None:
+    # A Python API caller's mistake gets a reject saying what is wrong, and the report itself
+    # holds only well-typed values (an identifier as text; no quantity or price that is not one).
+    (rej,) = engine.submit(order, 1)
+    assert (rej.exec_type, rej.text) == ("REJECTED", text)
+    assert (rej.cl_ord_id, rej.order_qty, rej.price) == kept
+    assert engine.top_of_book("ACME") == (None, 0, None, 0)
+
+
+@pytest.mark.parametrize(
+    "req",
+    [
+        CancelRequest("C2", 7, "ACME"),  # type: ignore[arg-type]
+        CancelRequest(None, "B1", "ACME"),  # type: ignore[arg-type]
+        ReplaceRequest("R2", "B1", "ACME", 20, D("10"), account=3),  # type: ignore[arg-type]
+    ],
+)
+def test_a_cancel_or_replace_with_identifiers_that_are_not_text_is_rejected(
+    engine: MatchingEngine, req: CancelRequest | ReplaceRequest
+) -> None:
+    engine.submit(buy("B1", 10, "10.00"), 1)
+    (rej,) = engine.cancel(req, 2) if isinstance(req, CancelRequest) else engine.replace(req, 2)
+    assert rej.exec_type == "CANCEL_REJECT" and rej.text.endswith("must be text")
+    assert engine.top_of_book("ACME") == (D("10.00"), 10, None, 0)  # the order is untouched
+
+
 def test_a_reused_cl_ord_id_is_rejected_as_duplicate(engine: MatchingEngine) -> None:
     engine.submit(buy("B1", 10, "10.00"), 1)
     (rej,) = engine.submit(buy("B1", 10, "10.00"), 2)
