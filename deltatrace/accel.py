@@ -27,6 +27,7 @@ COMPILED: tuple[str, ...] = (
     "adapters.exchange.engine",
     "adapters.exchange.reports",
     "adapters.exchange.risk",
+    "adapters.exchange.validate",
     "adapters.fix.bulk",
     "adapters.fix.dictionary",
     "adapters.fix.framing",

@@ -48,11 +48,9 @@ from .types import (
     NewOrder,
     ReplaceRequest,
     Trade,
-    order_error,
     reject_report,
-    replace_error,
-    request_error,
 )
+from .validate import order_error, replace_error, request_error
 
 SELF_MATCH_MODES = ("cancel_aggressor", "cancel_resting", "allow")
 # A fixed context, so notionals and AvgPx do not depend on the caller's decimal context.

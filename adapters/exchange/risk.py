@@ -33,11 +33,9 @@ from .types import (
     RiskLimits,
     RiskResult,
     Trade,
-    order_error,
     reject_report,
-    replace_error,
-    request_error,
 )
+from .validate import order_error, replace_error, request_error
 
 
 class Venue(Protocol):

@@ -6,8 +6,8 @@ strings (not ``Enum``) so payloads serialise with any JSON encoder and compare c
 strings); ``to_keys()`` gives the event's correlation keys.
 
 The requests (NewOrder, CancelRequest, ReplaceRequest) are what callers build, so they take any
-value and ``order_error`` / ``replace_error`` / ``request_error`` say what is wrong with one; the
-venue's outputs live in the compiled ``reports.py`` and are re-exported here.
+value, and ``validate.py`` says what is wrong with one; the venue's outputs live in the compiled
+``reports.py`` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -138,66 +138,6 @@ class ReplaceRequest:
         return _keys(
             symbol=self.symbol, cl_ord_id=self.cl_ord_id, orig_cl_ord_id=self.orig_cl_ord_id
         )
-
-
-def _bad_price(p: object) -> bool:
-    return not isinstance(p, Decimal) or not p.is_finite() or p <= 0
-
-
-def _bad_text(value: object) -> bool:
-    return not isinstance(value, str)
-
-
-def request_error(req: NewOrder | CancelRequest | ReplaceRequest) -> str:
-    """Why a request's identifiers are malformed ("" when they are text): ClOrdID, symbol,
-    OrigClOrdID, account and strategy must be strings (an empty account or strategy is allowed;
-    an empty ClOrdID or symbol is the caller's check)."""
-    names = ["cl_ord_id", "symbol", "account", "strategy"]
-    if not isinstance(req, NewOrder):
-        names.insert(1, "orig_cl_ord_id")
-    for name in names:
-        value = getattr(req, name)
-        if _bad_text(value):
-            return f"invalid {name} {value!r}: must be text"
-    return ""
-
-
-def order_error(order: NewOrder) -> str:
-    """Why a new order is malformed ("" when it is well formed); ClOrdID uniqueness is the
-    venue's to check."""
-    error = request_error(order)
-    if error:
-        return error
-    if not order.cl_ord_id:
-        return "missing ClOrdID"
-    if not order.symbol:
-        return "missing symbol"
-    if order.side not in SIDES:
-        return f"unknown side {order.side!r}"
-    if order.ord_type not in ORD_TYPES:
-        return f"unknown order type {order.ord_type!r}"
-    if order.tif not in TIFS:
-        return f"unknown time in force {order.tif!r}"
-    if type(order.qty) is not int or order.qty <= 0:
-        return f"invalid quantity {order.qty!r}"
-    if order.ord_type == LIMIT:
-        if _bad_price(order.price):
-            return f"invalid limit price {order.price!r}"
-    elif order.price is not None:
-        return "market order must not carry a price"
-    return ""
-
-
-def replace_error(req: ReplaceRequest) -> str:
-    """Why a cancel/replace request is malformed ("" when it is well formed)."""
-    error = request_error(req)
-    if error:
-        return error
-    if type(req.qty) is not int or req.qty <= 0:
-        return f"invalid quantity {req.qty!r}"
-    if req.price is not None and _bad_price(req.price):
-        return f"invalid price {req.price!r}"
-    return ""
 
 
 def _text(value: object) -> str:
