@@ -51,3 +51,20 @@ def normalize_frames(
             continue
         messages += 1
     return messages
+
+
+def comp_id_votes(frames: list[Frame]) -> dict[str, int]:
+    """Votes for the recording engine's CompID: the sender of outgoing and the target of incoming
+    messages (a log without direction markers has none)."""
+    votes: dict[str, int] = {}
+    for fr in frames:
+        direction = fr.direction
+        if direction is None:
+            continue
+        flat = fr.flat
+        tags = flat[-2::-2]  # reversed, so index() finds a repeated tag's last value
+        tag = "49" if direction == "out" else "56"
+        if tag in tags:
+            comp_id = flat[-1 - 2 * tags.index(tag)]
+            votes[comp_id] = votes.get(comp_id, 0) + 1
+    return votes

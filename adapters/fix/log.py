@@ -12,8 +12,8 @@ from pathlib import PurePath
 from typing import Any, NamedTuple
 
 from adapters.fix import parallel
-from adapters.fix.bulk import normalize_frames
-from adapters.fix.framing import Frame, Framer
+from adapters.fix.bulk import comp_id_votes, normalize_frames
+from adapters.fix.framing import Framer
 from adapters.fix.mapping import FixNormalizer
 
 
@@ -31,20 +31,6 @@ def capture_key(source: str) -> str:
         return "stdin"
     name = PurePath(source).name
     return name.split(".", 1)[0] or name
-
-
-def _votes(frames: list[Frame]) -> dict[str, int]:
-    """Votes for the recording engine's CompID: the sender of outgoing and the target of incoming
-    messages."""
-    votes: Counter[str] = Counter()
-    for fr in frames:
-        if fr.direction is None:
-            continue
-        tags = fr.flat[-2::-2]  # reversed, so index() finds a repeated tag's last value
-        tag = "49" if fr.direction == "out" else "56"
-        if tag in tags:
-            votes[fr.flat[-1 - 2 * tags.index(tag)]] += 1
-    return dict(votes)
 
 
 def _local_comp_id(votes: Counter[str]) -> str | None:
@@ -100,7 +86,7 @@ def _record(data: bytes, key: str, bounds: list[int], chunk: int, base: int = 0)
     events: list[dict[str, Any]] = []
     mapped_q: list[dict[str, Any]] = []
     messages = normalize_frames(framer.frames, norm, events, mapped_q)
-    votes = _votes(framer.frames)
+    votes = comp_id_votes(framer.frames)
     # The frames go before a worker marshals the result: while a frame still holds the values its
     # events hold too, marshal marks every such shared object for back-references, which costs it
     # a lookup per object to write and the reader a list append per object to read (measured on a
@@ -165,7 +151,7 @@ class _Reader:
         self.messages += normalize_frames(framer.frames, self.norm, self.events, self.mapping_q)
         self.framing_q += framer.quarantined
         self.begin_strings |= framer.begin_strings
-        self.votes.update(_votes(framer.frames))
+        self.votes.update(comp_id_votes(framer.frames))
         return framer.end
 
     def add(self, chunk: _Chunk) -> int:
