@@ -267,6 +267,61 @@ def _clean_soh(data: bytes) -> bool:
     return not odd and seps == b"=\x01" * half and data.rfind(b"=\x01") < 0
 
 
+def _soh_head(data: bytes, pos: int) -> tuple[int, int, int, int]:
+    """The usual line start, ``\\n<YYYYMMDD-HH:MM:SS[.f]> : 8=FIX[T].d.d<SOH>9=<BodyLength><SOH>``
+    (what _QUICKFIX_HEAD matches with an SOH delimiter), read byte by byte: compiled, a few
+    comparisons a byte, where a regular-expression match and its groups cost several times more
+    per message. Returns (where 8= starts, the BeginString's length, BodyLength's digit count,
+    BodyLength), or (-1, 0, 0, 0) for anything else, which the regular expressions then read."""
+    no = (-1, 0, 0, 0)
+    n = len(data)
+    if pos + 35 > n or data[pos] != 10:  # 35: the shortest such head
+        return no
+    i = pos + 1
+    for k in range(17):  # YYYYMMDD-HH:MM:SS
+        c = data[i + k]
+        if k == 8:
+            if c != 45:  # '-'
+                return no
+        elif k == 11 or k == 14:
+            if c != 58:  # ':'
+                return no
+        elif c < 48 or c > 57:
+            return no
+    i += 17
+    if data[i] == 46:  # '.' and 1 to 9 digits
+        j = i + 1
+        while j < n and 48 <= data[j] <= 57:
+            j += 1
+        if j - i - 1 < 1 or j - i - 1 > 9:
+            return no
+        i = j
+    if not data.startswith(b" : 8=FIX", i):
+        return no
+    s = i + 3
+    i += 8
+    if i < n and data[i] == 84:  # FIXT
+        i += 1
+    if i + 7 > n:
+        return no
+    c1, c2 = data[i + 1], data[i + 3]
+    if data[i] != 46 or data[i + 2] != 46 or c1 < 48 or c1 > 57 or c2 < 48 or c2 > 57:
+        return no
+    i += 4
+    begin_len = i - s - 2
+    if data[i] != 1 or data[i + 1] != 57 or data[i + 2] != 61:  # SOH 9=
+        return no
+    i += 3
+    digits_at, length = i, 0
+    while i < n and 48 <= data[i] <= 57:
+        length = length * 10 + data[i] - 48
+        i += 1
+    digits = i - digits_at
+    if digits < 1 or digits > 8 or i >= n or data[i] != 1:
+        return no
+    return (s, begin_len, digits, length)
+
+
 class Framer:
     """Frames one whole log. ``frames`` and ``quarantined`` are filled by ``run``."""
 
@@ -283,7 +338,6 @@ class Framer:
         ran past it)."""
         data, find, n = self.data, self.data.find, len(self.data)
         head_match, quickfix, quickfix_head = _HEAD.match, _QUICKFIX.fullmatch, _QUICKFIX_HEAD.match
-        frames, begin_strings = self.frames, self.begin_strings
         # Typed, so that compiled these are bytes operations rather than generic ones.
         begin: bytes
         delim: bytes
@@ -296,6 +350,21 @@ class Framer:
         clean = _clean_soh(data if start == 0 and stop == n else data[start:stop])
         pos = start
         while pos < stop:
+            if clean:
+                # The usual case, read without a regular expression; anything unusual about the
+                # line or its message (a bad checksum, say) goes the general way below instead.
+                s, begin_len, digits, length = _soh_head(data, pos)
+                if s >= 0:
+                    end_body = s + begin_len + digits + 6 + length
+                    cs_end = end_body + 7
+                    if (
+                        cs_end <= stop
+                        and data.startswith(b"\x0110=", end_body - 1)
+                        and data[cs_end - 1] == 1
+                        and self._add_clean(s, data[s:cs_end], None, data[pos + 1 : s - 3])
+                    ):
+                        pos = cs_end
+                        continue
             # The usual case in one match: a newline, a QuickFIX-style prefix and the next header.
             m = quickfix_head(data, pos)
             if m is not None:
@@ -339,35 +408,9 @@ class Framer:
                     and data[cs_end - 1 : cs_end] == SOH
                 ):
                     msg = data[s:cs_end]
-                    trailer = _TRAILERS.get(msg[-4:-1])  # (declared CheckSum, trailer byte sum)
-                    if trailer is not None and len(msg) <= 256:
-                        # adler32's low half is 1 + the byte sum (exact up to 256 bytes): the
-                        # whole message's sum less its "10=nnn<SOH>" trailer, with no body copy.
-                        computed = ((adler32(msg) & 0xFFFF) - 1 - trailer[1]) & 255
-                    else:
-                        computed = checksum(msg[:-7])
-                    if trailer is not None and computed == trailer[0] and cs_end <= stop:
-                        try:
-                            text = msg.decode()
-                        except UnicodeDecodeError:
-                            text = ""
-                        if text:
-                            flat = text.replace("=", "\x01").split("\x01")
-                            flat.pop()  # the empty string after the last SOH
-                            shape = "\x01".join(flat[0::2])
-                            ok = _SHAPES.get(shape)
-                            if ok is None:
-                                ok = _shape_ok(shape, flat)
-                            if ok:
-                                pos = cs_end
-                                begin_strings.add(flat[1])
-                                frames.append(
-                                    _new_tuple(
-                                        Frame,
-                                        (s, flat[1], msg, flat, shape, text, direction, log_ts),
-                                    )
-                                )
-                                continue
+                    if cs_end <= stop and self._add_clean(s, msg, direction, log_ts):
+                        pos = cs_end
+                        continue
                     pos = cs_end
                     self._verify(s, msg, msg, begin, direction, log_ts)
                     continue
@@ -397,6 +440,40 @@ class Framer:
             pos = self._misframed(s, m.end(), int(m[4]), delim, data)
         self.end = pos
         return self
+
+    def _add_clean(self, s: int, msg: bytes, direction: str | None, log_ts: bytes | None) -> bool:
+        """Frame ``msg`` (SOH form, from a clean stretch: see _clean_soh) if its CheckSum holds,
+        it is UTF-8 and its shape is plain; False sends it the careful way (_verify)."""
+        trailer = _TRAILERS.get(msg[-4:-1])  # (declared CheckSum, trailer byte sum)
+        if trailer is None:
+            return False
+        if len(msg) <= 256:
+            # adler32's low half is 1 + the byte sum (exact up to 256 bytes): the whole message's
+            # sum less its "10=nnn<SOH>" trailer, with no body copy.
+            computed = ((adler32(msg) & 0xFFFF) - 1 - trailer[1]) & 255
+        else:
+            computed = checksum(msg[:-7])
+        if computed != trailer[0]:
+            return False
+        try:
+            text = msg.decode()
+        except UnicodeDecodeError:
+            return False
+        # One decode and one split per message; the shape check (tags, raw data, header) is
+        # cached per shape.
+        flat = text.replace("=", "\x01").split("\x01")
+        flat.pop()  # the empty string after the last SOH
+        shape = "\x01".join(flat[0::2])
+        ok = _SHAPES.get(shape)
+        if ok is None:
+            ok = _shape_ok(shape, flat)
+        if not ok:
+            return False
+        self.begin_strings.add(flat[1])
+        self.frames.append(
+            _new_tuple(Frame, (s, flat[1], msg, flat, shape, text, direction, log_ts))
+        )
+        return True
 
     def _verify(
         self,

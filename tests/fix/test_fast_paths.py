@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from adapters.fix import timestamps
+from hypothesis import given
+from hypothesis import strategies as st
+
+from adapters.fix import framing, timestamps
 from adapters.fix.bench import as_log, corpus, encode_message
 from adapters.fix.framing import frame_log
 from adapters.fix.log import read_fix_log
@@ -60,3 +63,35 @@ def test_a_non_utf8_value_is_escaped_not_fatal() -> None:
     assert log.events[0]["payload"]["msg_type"] == "D"
     assert "caf\\xe9" in log.events[0]["raw"]
     assert log.events[0]["keys"] == {"cl_ord_id": "C1"}
+
+
+_HEAD_PARTS = st.tuples(
+    st.sampled_from([b"\n", b"", b"\r\n", b"x\n"]),
+    st.sampled_from(
+        [b"20260101-12:00:00", b"20260101-12:00", b"2026010-12:00:00", b"20260101 12:00:00"]
+    ),
+    st.sampled_from([b"", b".", b".1", b".123", b".123456789", b".1234567890", b".12a"]),
+    st.sampled_from([b" : ", b": ", b" :  "]),
+    st.sampled_from(
+        [b"8=FIX.4.2", b"8=FIX.4.4", b"8=FIXT.1.1", b"8=FIX.4", b"8=FIXX.4.4", b"8=FIX.a.4"]
+    ),
+    st.sampled_from([b"\x01", b"|", b"^A"]),
+    st.sampled_from([b"9=", b"9", b"19="]),
+    st.sampled_from([b"0", b"7", b"00123", b"12345678", b"123456789", b""]),
+    st.sampled_from([b"\x01", b"|", b"^A", b"5"]),
+    st.binary(max_size=40),
+)
+
+
+@given(_HEAD_PARTS)
+def test_the_byte_wise_line_head_reads_what_the_regular_expression_matches(parts) -> None:
+    # The framer reads the usual line head byte by byte and leaves anything else to
+    # _QUICKFIX_HEAD: it must accept exactly the SOH-delimited heads the expression matches,
+    # with the same positions.
+    data = b"".join(parts)
+    m = framing._QUICKFIX_HEAD.match(data, 0)
+    got = framing._soh_head(data, 0)
+    if m is None or m.group(3) != b"\x01":
+        assert got == (-1, 0, 0, 0)
+    else:
+        assert got == (m.start(2) - 2, len(m.group(2)), len(m.group(4)), int(m.group(4)))
