@@ -19,7 +19,10 @@ from adapters.testbed.sim import Sim
 
 Parent = dict[str, Any]
 
-CHUNK = 64  # events per orjson batch: amortises the per-call cost, stays cache-sized
+# Events serialised together: one join per batch rather than per event, and a batch's lines stay
+# cache-sized. (An event at a time through orjson measured faster than one call over the whole
+# batch with sentinels between events split apart afterwards: 20.6 vs 24.2 us per 64 events.)
+CHUNK = 64
 
 
 class CaptureWriter:
@@ -112,7 +115,8 @@ class CaptureWriter:
 
     def _flush(self) -> None:
         if self._pending:
-            self._chunks.append(b"\n".join(_dump_lines(self._pending)))
+            dumps = orjson.dumps
+            self._chunks.append(b"\n".join([dumps(ev) for ev in self._pending]))
             self._pending = []
 
     def dump(self) -> bytes:
@@ -124,26 +128,3 @@ class CaptureWriter:
         path = out_dir / f"{self.capture}.jsonl"
         path.write_bytes(self.dump())
         return path
-
-
-# Between events in one batch: a string no event holds (checked: a stray copy adds a piece).
-_SENTINEL = "\x1edeltatrace-line\x1e"
-_SEPARATOR = b"," + orjson.dumps(_SENTINEL) + b","
-
-
-def _dump_lines(events: list[dict[str, Any]]) -> list[bytes]:
-    """``[orjson.dumps(e) for e in events]`` in one orjson call (each call has a fixed cost
-    several times the serialising of a small event): the events go out as one list with a
-    sentinel between them, split at the sentinels. Should an event ever contain the sentinel's
-    text, the piece count is off and each event is dumped on its own."""
-    n = len(events)
-    if n < 2:
-        return [orjson.dumps(e) for e in events]
-    items: list[Any] = [_SENTINEL] * (2 * n - 1)
-    items[0::2] = events
-    lines = orjson.dumps(items).split(_SEPARATOR)
-    if len(lines) != n:
-        return [orjson.dumps(e) for e in events]
-    lines[0] = lines[0][1:]  # the list's brackets, stripped here rather than by copying it all
-    lines[-1] = lines[-1][:-1]
-    return lines

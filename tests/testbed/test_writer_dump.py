@@ -10,7 +10,7 @@ import orjson
 
 from adapters.testbed.clock import HostClock
 from adapters.testbed.sim import Sim
-from adapters.testbed.writer import _SENTINEL, CHUNK, CaptureWriter
+from adapters.testbed.writer import CHUNK, CaptureWriter
 
 
 def _writer() -> CaptureWriter:
@@ -34,10 +34,10 @@ def test_batched_dump_equals_one_line_per_event() -> None:
     assert w.events == recorded
 
 
-def test_an_event_holding_the_separator_text_still_dumps_exactly() -> None:
+def test_an_event_holding_newlines_and_json_punctuation_stays_one_line() -> None:
     w = _writer()
     recorded = [
-        w.record("Annotation", "x", {}, {"text": _SENTINEL}, []),
+        w.record("Annotation", "x", {}, {"text": 'a\nb"},{\x1e'}, []),
         w.record("Annotation", "x", {}, {"text": "plain"}, []),
     ]
     assert w.dump() == _expected(w, recorded)
