@@ -33,6 +33,12 @@ import orjson
 from deltatrace.capture_format import KEY_FIELDS
 
 MAGIC = b"DTSEG1\n"
+# One segment row (model deltatrace.EventSegment), %s placeholders: as ingest and replay's bench
+# store them.
+INSERT_SQL = (
+    "INSERT INTO deltatrace_eventsegment (capture_id, first_seq, last_seq, events, edges, data) "
+    "VALUES (%s, %s, %s, %s, %s, %s)"
+)
 # recv_ts_ns is optional; no real timestamp is this far before 1970.
 NO_RECV = -(2**63)
 _INT_SECTIONS = ("seq", "ts", "recv", "hl", "hc", "psrc", "pseq")

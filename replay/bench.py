@@ -14,6 +14,7 @@ import orjson
 from adapters.strategies.base import Context, StrategyEvent, edge_kind
 from adapters.strategies.momentum import Momentum
 from deltatrace.capture_format import KEY_FIELDS
+from deltatrace.segments import INSERT_SQL as SEGMENT_INSERT_SQL
 from deltatrace.segments import pack
 from replay.engine import CaptureInfo, IncidentData
 from replay.merge import Ev, merge
@@ -224,10 +225,6 @@ EVENT_INSERT = (
     + ", ".join(["%s"] * 20)
     + ")"
 )
-SEGMENT_INSERT = (
-    "INSERT INTO deltatrace_eventsegment (capture_id, first_seq, last_seq, events, edges, data) "
-    "VALUES (%s, %s, %s, %s, %s, %s)"
-)
 EDGE_INSERT = (
     "INSERT INTO deltatrace_edge (incident_id, src_capture_id, src_seq, dst_capture_id, dst_seq, "
     "kind, inferred) VALUES (%s, %s, %s, %s, %s, %s, %s)"
@@ -242,7 +239,7 @@ def store_rows(
     edges = edge_rows(data, incident_id, cap_ids)
     cursor.executemany(fix(EVENT_INSERT), events)
     cursor.executemany(fix(EDGE_INSERT), edges)
-    cursor.executemany(fix(SEGMENT_INSERT), segment_rows(events, edges))
+    cursor.executemany(fix(SEGMENT_INSERT_SQL), segment_rows(events, edges))
 
 
 def segment_rows(

@@ -351,18 +351,21 @@ class Framer:
         pos = start
         while pos < stop:
             if clean:
-                # The usual case, read without a regular expression; anything unusual about the
-                # line or its message (a bad checksum, say) goes the general way below instead.
+                # The usual case, read without a regular expression; a line whose BodyLength
+                # does not land on its CheckSum goes the general way below.
                 s, begin_len, digits, length = _soh_head(data, pos)
                 if s >= 0:
                     end_body = s + begin_len + digits + 6 + length
                     cs_end = end_body + 7
                     if (
-                        cs_end <= stop
-                        and data.startswith(b"\x0110=", end_body - 1)
-                        and data[cs_end - 1] == 1
-                        and self._add_clean(s, data[s:cs_end], None, data[pos + 1 : s - 3])
+                        data.startswith(b"\x0110=", end_body - 1)
+                        and data[cs_end - 1 : cs_end] == SOH
                     ):
+                        # As the matched head below would go: framed, or checked the careful way.
+                        msg, log_ts = data[s:cs_end], data[pos + 1 : s - 3]
+                        if not (cs_end <= stop and self._add_clean(s, msg, None, log_ts)):
+                            begin = data[s + 2 : s + 2 + begin_len]
+                            self._verify(s, msg, msg, begin, None, log_ts)
                         pos = cs_end
                         continue
             # The usual case in one match: a newline, a QuickFIX-style prefix and the next header.

@@ -231,21 +231,9 @@ class FixNormalizer:
                     raise
                 self._exact_ts_error(raw)
                 raise
-        comp_ids = self._comp_ids
-        if sender is None:
-            sender = self.host
-        else:
-            known = comp_ids.get(sender)
-            if known is not None:
-                sender = known
-            elif len(comp_ids) < 4096:  # bounded: a hostile log cannot grow it without limit
-                comp_ids[sender] = sender
+        sender = self.host if sender is None else self._comp_id(sender)
         if target is not None:
-            known = comp_ids.get(target)
-            if known is not None:
-                target = known
-            elif len(comp_ids) < 4096:
-                comp_ids[target] = target
+            target = self._comp_id(target)
         seq_num = None
         if seq_num_t is not None:
             q = _qty(seq_num_t)
@@ -287,6 +275,15 @@ class FixNormalizer:
         if seq_num is not None:
             self._by_msg[(sender, seq_num)] = events[0]["seq"]
         return events
+
+    def _comp_id(self, value: str) -> str:
+        """The one shared str for a CompID value (see _comp_ids)."""
+        known = self._comp_ids.get(value)
+        if known is not None:
+            return known
+        if len(self._comp_ids) < 4096:  # bounded: a hostile log cannot grow it without limit
+            self._comp_ids[value] = value
+        return value
 
     @staticmethod
     def _exact_ts_error(raw: bytes) -> None:

@@ -5,9 +5,10 @@ claiming the next free one, so they meet wherever the CPU they actually got puts
 machine the parent simply does more itself. Workers take the start because their results then
 arrive in file order and the parent adds each as it comes, between its own chunks: only the
 parent's own (fewer) chunks are left to add at the end, while the workers are idle. A worker is a
-forked child, so it reads the parent's buffer without a copy and starts in milliseconds; each chunk's result is one ``marshal`` blob (the
-fastest CPython codec for the plain dicts, lists and strings of events), written to the worker's
-temporary file so that a worker never waits for the parent to read. Cuts are only guesses at
+forked child, so it reads the parent's buffer without a copy and starts in milliseconds; each
+chunk's result is one ``marshal`` blob (the fastest CPython codec for the plain dicts, lists and
+strings of events), written to the worker's temporary file so that a worker never waits for the
+parent to read. Cuts are only guesses at
 message boundaries: the caller checks that the previous chunk really ended at each cut and
 otherwise frames the chunk itself.
 """

@@ -27,6 +27,7 @@ from deltatrace.capture_format import (
 )
 from deltatrace.ingest.store import capture_digest, update_incident_stats
 from deltatrace.models import Capture, Incident
+from deltatrace.segments import INSERT_SQL as SEGMENT_INSERT_SQL
 from deltatrace.segments import pack as pack_segment
 
 BATCH = 20_000
@@ -341,9 +342,7 @@ class CaptureWriter:
             blob = pack_segment(rows, edges)
         with connection.cursor() as cur:
             cur.execute(
-                "INSERT INTO deltatrace_eventsegment "
-                "(capture_id, first_seq, last_seq, events, edges, data) "
-                "VALUES (%s, %s, %s, %s, %s, %s)",
+                SEGMENT_INSERT_SQL,
                 [self._cap_id, rows[0][2], rows[-1][2], len(rows), len(edges), blob],
             )
 
