@@ -14,6 +14,8 @@ from pathlib import Path
 import dj_database_url
 import plotly
 
+from deltatrace.secretfile import read_or_create
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 PACKAGE_DIR = Path(__file__).resolve().parent
 # templates/ and static/ sit beside the packages in a checkout, under <prefix>/share/deltatrace
@@ -35,12 +37,7 @@ def _secret_key() -> str:
     """The secret comes from the environment or is generated once into the data directory (0600)."""
     if os.environ.get("DELTATRACE_SECRET_KEY"):
         return os.environ["DELTATRACE_SECRET_KEY"]
-    path = DATA_DIR / "secret_key"
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(50))
-    return path.read_text().strip()
+    return read_or_create(DATA_DIR / "secret_key", lambda: secrets.token_urlsafe(50)).strip()
 
 
 SECRET_KEY = _secret_key()

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import os
-import secrets
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from django.conf import settings
 
+from deltatrace.secretfile import read_or_create, write_new
 from ledger import note
 
 ENV_KEY = "DELTATRACE_LEDGER_KEY"
@@ -78,19 +77,12 @@ def _from_b64(text: str, where: str) -> Ed25519PrivateKey:
 
 
 def write_key_file(path: Path, key: Ed25519PrivateKey) -> None:
-    """Create ``path`` (mode 0600) atomically; raise FileExistsError rather than overwrite a key.
+    """Create ``path`` (mode 0600) atomically; raise FileExistsError rather than overwrite a key."""
+    write_new(path, _key_text(key))
 
-    Written to a private temporary name and hard-linked into place, so a concurrent reader never
-    sees a half-written file.
-    """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(base64.b64encode(_seed(key)).decode() + "\n")
-        os.link(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+
+def _key_text(key: Ed25519PrivateKey) -> str:
+    return base64.b64encode(_seed(key)).decode() + "\n"
 
 
 def _load() -> tuple[Ed25519PrivateKey, str]:
@@ -98,10 +90,9 @@ def _load() -> tuple[Ed25519PrivateKey, str]:
     if env:
         return _from_b64(env, ENV_KEY), "env"
     path = key_path()
-    if not path.exists():
-        with contextlib.suppress(FileExistsError):  # another process made it first: use theirs
-            write_key_file(path, Ed25519PrivateKey.generate())
-    return _from_b64(path.read_text(), str(path)), "file"
+    # Whoever creates the key file first wins; every process then signs with that one key.
+    text = read_or_create(path, lambda: _key_text(Ed25519PrivateKey.generate()))
+    return _from_b64(text, str(path)), "file"
 
 
 def server_key() -> ServerKey:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 from collections.abc import Callable
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, cast
+
+from deltatrace.secretfile import read_or_create
 
 POLICY_DIR = Path(__file__).resolve().parent.parent / "policies"
 ACTIONS = ("keep", "drop", "pseudonymize", "mask", "coarsen")
@@ -80,14 +81,9 @@ class PolicyError(ValueError):
 def load_key(path: Path | str, create: bool = True) -> bytes:
     """The pseudonymisation key: hex text in `path`, generated there (mode 0600) if missing."""
     path = Path(path)
-    if not path.exists():
-        if not create:
-            raise PolicyError(f"key file {path} does not exist")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32) + "\n")
-    text = path.read_text().strip()
+    if not create and not path.exists():
+        raise PolicyError(f"key file {path} does not exist")
+    text = read_or_create(path, lambda: secrets.token_hex(32) + "\n").strip()
     try:
         key = bytes.fromhex(text)
     except ValueError:
