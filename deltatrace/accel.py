@@ -30,6 +30,7 @@ COMPILED: tuple[str, ...] = (
     "adapters.exchange.validate",
     "adapters.fix.bulk",
     "adapters.fix.dictionary",
+    "adapters.fix.fields",
     "adapters.fix.framing",
     "adapters.fix.mapping",
     "adapters.fix.timestamps",

@@ -18,9 +18,16 @@ import re
 from typing import Final, NamedTuple
 from zlib import adler32
 
-from simplefix.data import RAW_LEN_TAGS
+from adapters.fix.fields import (
+    NOT_SEPARATOR,
+    RAW_LEN_TEXT,
+    SOH,
+    FramingError,
+    checksum,
+    split_fields,
+    split_text,
+)
 
-SOH = b"\x01"
 REQUIRED_HEADER = (8, 9, 35, 49, 56, 34, 52)
 HEADER_NAMES = {
     8: "BeginString",
@@ -33,10 +40,6 @@ HEADER_NAMES = {
 }
 _DIGITS = frozenset(b"0123456789")
 _BEGIN_TEXT = {b"FIX.4.2": "FIX.4.2", b"FIX.4.4": "FIX.4.4", b"FIXT.1.1": "FIXT.1.1"}
-_RAW_LEN = frozenset(b"%d" % t for t in RAW_LEN_TAGS)
-_RAW_LEN_TEXT = frozenset(str(t) for t in RAW_LEN_TAGS)
-_NOT_SEPARATOR = bytes(b for b in range(256) if b not in (1, 61))  # all but SOH and '='
-_ALTERNATING = b"=\x01" * 50_000
 _DELIMS = {b"\x01": SOH, b"|": b"|", b"^A": b"^A"}
 
 # 8=BeginString <d> 9=BodyLength <d>; the delimiter is detected per message from what follows 8=.
@@ -97,135 +100,12 @@ _TRAILERS: Final = {b"%03d" % v: (v, sum(b"10=%03d\x01" % v)) for v in range(100
 _new_tuple = tuple.__new__  # builds a Frame in C (its generated __new__ is Python)
 
 
-class FramingError(ValueError):
-    """A message that cannot be framed or split; the text is the quarantine reason."""
-
-
 def quarantine(offset: int, raw: bytes, reason: str) -> dict[str, object]:
     return {"offset": offset, "raw": raw.decode("utf-8", "backslashreplace"), "reason": reason}
 
 
-def split_fields(msg: bytes) -> list[tuple[int, bytes]]:
-    """(tag, value) pairs of one SOH-form message, exactly as simplefix would return them."""
-    flat = split_flat(msg)[1]
-    return list(zip(map(int, flat[0::2]), flat[1::2], strict=True))
-
-
-def split_flat(msg: bytes) -> tuple[dict[bytes, bytes], list[bytes]]:
-    """A tag → value dict and the flat [tag, value, ...] list of one SOH-form message.
-
-    Fast path, all in C: when the separators strictly alternate '=' SOH '=' SOH ..., every tag is
-    plain digits without a leading zero and no value is empty, one replace + split gives every pair
-    with no per-field Python work. Anything else (values holding '=', raw data fields, errors) goes
-    field by field.
-    """
-    seps = msg.translate(None, _NOT_SEPARATOR)
-    if (
-        seps == _ALTERNATING[: len(seps)]
-        and seps[-1:] == SOH
-        and b"=\x01" not in msg
-        and b"\x01=" not in msg
-        and b"\x010" not in msg
-    ):
-        flat = msg.replace(b"=", SOH).split(SOH)
-        del flat[-1]
-        if b"".join(flat[0::2]).isdigit():
-            it = iter(flat)
-            tags = dict(zip(it, it, strict=True))
-            if _RAW_LEN.isdisjoint(tags):
-                return tags, flat
-    pairs = _split_careful(msg)
-    flat = [x for t, v in pairs for x in (b"%d" % t, v)]
-    it = iter(flat)
-    return dict(zip(it, it, strict=True)), flat
-
-
-def split_text(msg: bytes) -> tuple[dict[str, str], list[str], str]:
-    """``split_flat`` as text, plus the message text: one decode for the whole message.
-
-    The separator check runs on the bytes (where ``translate`` is fast), the split on the text.
-    Non-UTF-8 messages and the careful cases decode value by value, escaping bad bytes.
-    """
-    seps = msg.translate(None, _NOT_SEPARATOR)
-    if (
-        _ALTERNATING.startswith(seps)
-        and seps[-1:] == SOH
-        and b"=\x01" not in msg
-        and b"\x01=" not in msg
-        and b"\x010" not in msg
-    ):
-        try:
-            text = msg.decode()
-        except UnicodeDecodeError:
-            text = ""
-        if text:
-            flat = text.replace("=", "\x01").split("\x01")
-            del flat[-1]
-            tag_text = "".join(flat[0::2])
-            if tag_text.isdigit() and tag_text.isascii():
-                it = iter(flat)
-                tags = dict(zip(it, it, strict=True))
-                if _RAW_LEN_TEXT.isdisjoint(tags):
-                    return tags, flat, text
-    flat_b = split_flat(msg)[1]
-    tflat = [v.decode("utf-8", "backslashreplace") for v in flat_b]
-    it = iter(tflat)
-    return dict(zip(it, it, strict=True)), tflat, msg.decode("utf-8", "backslashreplace")
-
-
-def _split_careful(msg: bytes) -> list[tuple[int, bytes]]:
-    """Field by field, honouring raw data fields (whose values may hold SOH), with precise errors."""
-    pairs: list[tuple[int, bytes]] = []
-    pos, n, raw_len = 0, len(msg), 0
-    while pos < n:
-        eq = msg.find(b"=", pos)
-        end_field = msg.find(SOH, pos)
-        if eq < 0 or (0 <= end_field < eq):
-            stop = end_field if end_field >= 0 else n
-            raise FramingError(f"field {len(pairs) + 1} has no '=': {msg[pos:stop][:40]!r}")
-        tag_text = msg[pos:eq]
-        if not tag_text.isdigit():
-            raise FramingError(f"non-numeric tag {tag_text[:40]!r} in field {len(pairs) + 1}")
-        tag = int(tag_text)
-        if raw_len:
-            end = eq + 1 + raw_len
-            if msg[end : end + 1] != SOH:
-                raise FramingError(f"raw data field {tag} is not {raw_len} bytes long")
-            raw_len = 0
-        else:
-            end = msg.find(SOH, eq + 1)
-            if end < 0:
-                raise FramingError(f"field {tag} is not terminated by a delimiter")
-        value = msg[eq + 1 : end]
-        if not value:
-            raise FramingError(f"empty value for tag {tag}")
-        if b"%d" % tag in _RAW_LEN:
-            if not value.isdigit():
-                raise FramingError(
-                    f"non-numeric length {value[:20]!r} in raw data length tag {tag}"
-                )
-            raw_len = int(value)
-        pairs.append((tag, value))
-        pos = end + 1
-    return pairs
-
-
 def _is_start(data: bytes, s: int) -> bool:
     return s == 0 or data[s - 1] not in _DIGITS
-
-
-def checksum(buf: bytes) -> int:
-    """The FIX CheckSum: byte sum mod 256, at C speed.
-
-    zlib.adler32's low half is 1 + the byte sum mod 65521, which is the exact sum for up to 256
-    bytes (256 * 255 < 65521), so longer input is summed in 256-byte chunks.
-    """
-    if len(buf) <= 256:
-        return ((adler32(buf) & 0xFFFF) - 1) & 255
-    total = 0
-    for i in range(0, len(buf), 256):
-        total += (adler32(buf[i : i + 256]) & 0xFFFF) - 1
-    return total & 255
 
 
 # Tag shape → plain tags, no raw data, required header in place. (Final, like _TRAILERS: compiled, a
@@ -242,7 +122,7 @@ def _shape_ok(shape: str, flat: list[str]) -> bool:
         and shape.isascii()
         and "" not in tags
         and not any(t[0] == "0" for t in tags)
-        and _RAW_LEN_TEXT.isdisjoint(tags)
+        and RAW_LEN_TEXT.isdisjoint(tags)
         and tags[0] == "8"
         and tags[1] == "9"
         and {"35", "49", "56", "34", "52"}.issubset(tags)
@@ -261,7 +141,7 @@ def _clean_soh(data: bytes) -> bool:
     exact. Its tags (none empty, no leading zero) are checked once per shape by ``_shape_ok``: each
     full scan of the input for a two-byte pattern costs as much as framing a tenth of it.
     """
-    seps = data.translate(None, _NOT_SEPARATOR)
+    seps = data.translate(None, NOT_SEPARATOR)
     half, odd = divmod(len(seps), 2)
     # rfind rather than `in`: with '=' every few bytes, the reverse search measured ~2x faster.
     return not odd and seps == b"=\x01" * half and data.rfind(b"=\x01") < 0

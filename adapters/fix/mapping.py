@@ -30,6 +30,7 @@ from adapters.fix.dictionary import (
     SIDES,
     TIFS,
 )
+from adapters.fix.fields import split_flat
 from adapters.fix.timestamps import (
     TS_CACHE,
     FixMappingError,
@@ -288,8 +289,6 @@ class FixNormalizer:
     @staticmethod
     def _exact_ts_error(raw: bytes) -> None:
         """Re-raise a timestamp error naming the value's original (not escaped) bytes."""
-        from adapters.fix.framing import split_flat  # framing imports nothing from here at runtime
-
         tags = split_flat(raw)[0]
         utc_ts_ns(tags[b"52"])
         tt = tags.get(b"60")

@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 from simplefix.data import RAW_DATA_TAGS, RAW_LEN_TAGS
 
 from adapters.fix.bench import corpus
-from adapters.fix.framing import checksum, frame_log, split_fields
+from adapters.fix.fields import checksum, split_fields
+from adapters.fix.framing import frame_log
 from adapters.fix.log import read_fix_log
 from tests.fix.conftest import msg
 
