@@ -395,10 +395,13 @@ class FixNormalizer:
         own = self._by_msg
         first = base + 1
         for op in ops:
-            seq = op[1] + off
-            if op[0] == 0:
+            # Typed locals: compiled, the op's kind and seq are unboxed once and compared natively.
+            op_kind: int = op[0]
+            op_seq: int = op[1]
+            seq = op_seq + off
+            if op_kind == 0:
                 parents = self._link_order(op[2], op[3], op[4], op[5], seq)
-            elif op[0] == 1:
+            elif op_kind == 1:
                 parents = self._link_report(op[2], op[3])
             else:
                 msg_key, local = op[5], op[6]
@@ -407,7 +410,7 @@ class FixNormalizer:
                 parents = self._link_reject(
                     op[2], op[3], op[4], local + off if local is not None else prior
                 )
-            events[op[1] - first]["parents"] = parents
+            events[op_seq - first]["parents"] = parents
         if off:
             own.update({k: v + off for k, v in by_msg.items()})
         else:
