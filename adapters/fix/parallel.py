@@ -8,9 +8,8 @@ parent's own (fewer) chunks are left to add at the end, while the workers are id
 forked child, so it reads the parent's buffer without a copy and starts in milliseconds; each
 chunk's result is one ``marshal`` blob (the fastest CPython codec for the plain dicts, lists and
 strings of events), written to the worker's temporary file so that a worker never waits for the
-parent to read. Cuts are only guesses at
-message boundaries: the caller checks that the previous chunk really ended at each cut and
-otherwise frames the chunk itself.
+parent to read. Cuts are only guesses at message boundaries: the caller checks that the previous
+chunk really ended at each cut and otherwise frames the chunk itself.
 """
 
 from __future__ import annotations
