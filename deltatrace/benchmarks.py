@@ -66,3 +66,24 @@ def best_of(n: int, fn: Callable[[], Any], setup: Callable[[], Any] | None = Non
         fn()
         best = min(best, time.perf_counter() - t0)
     return best
+
+
+def rounds_of(
+    n: int, runs: dict[str, Callable[[], Any]], setup: Callable[[], Any] | None = None
+) -> dict[str, list[float]]:
+    """Wall seconds of every run of each of ``runs``, taken in ``n`` interleaved rounds.
+
+    For a ratio against a baseline: the CPU a virtual machine gets can change speed by half within
+    seconds, so measuring one side's runs all before the other's lets the ratio swing with it. Taken
+    in turns, both sides see the same machine; ``min`` of each list is then its best-of-n and the
+    per-round quotients show the spread.
+    """
+    seconds: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(n):
+        for name, fn in runs.items():
+            if setup is not None:
+                setup()
+            t0 = time.perf_counter()
+            fn()
+            seconds[name].append(time.perf_counter() - t0)
+    return seconds
