@@ -11,7 +11,9 @@ if ! .venv/bin/python -c "import deltatrace, django, daphne" 2>/dev/null || [ py
     || ! .venv/bin/python -c "import deltatrace.accel as a, sys; sys.exit(bool(a.stale_sources('.')))"; then
     echo "Installing DeltaTrace and its dependencies (first run takes a minute or two: it compiles the hot cores) …"
     .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet -e .
+    # setuptools tells every editable install that same-named folders may shadow the package:
+    # that is how this checkout is meant to be used, so the note is only noise here.
+    PYTHONWARNINGS="ignore:Editable installation" .venv/bin/python -m pip install --quiet -e .
     touch .venv/.installed
 fi
 exec .venv/bin/deltatrace demo "$@"

@@ -17,7 +17,9 @@ if ! .venv/bin/python -c "import deltatrace, pytest_django, hypothesis, playwrig
     || ! .venv/bin/python -c "import deltatrace.accel as a, sys; sys.exit(bool(a.stale_sources('.')))"; then
     echo "== installing DeltaTrace with its test dependencies"
     .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet -e ".[test]"
+    # setuptools tells every editable install that same-named folders may shadow the package:
+    # that is how this checkout is meant to be used, so the note is only noise here.
+    PYTHONWARNINGS="ignore:Editable installation" .venv/bin/python -m pip install --quiet -e ".[test]"
     touch .venv/.installed-test
 fi
 
