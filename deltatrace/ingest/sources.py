@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -145,18 +146,29 @@ def _ingest_fix(
 ) -> CaptureSummary:
     from adapters.fix.log import read_fix_log
 
-    log = read_fix_log(data, source)
-    return ingest_events(
-        incident,
-        header_transform(log.header) if header_transform else log.header,
-        enumerate(log.events, 1),
-        [(q["offset"], q["raw"], q["reason"]) for q in log.quarantined],
-        source=source,
-        strict=strict,
-        transform=transform,
-        offset_kind="offset",
-        progress=progress,
-    )
+    # The cyclic collector stays paused from the read until its events are freed: they are
+    # hundreds of thousands of acyclic dicts, which the first collection after the read would
+    # traverse for nothing (0.46 s after a 200,000-message log, measured).
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        log = read_fix_log(data, source)
+        summary = ingest_events(
+            incident,
+            header_transform(log.header) if header_transform else log.header,
+            enumerate(log.events, 1),
+            [(q["offset"], q["raw"], q["reason"]) for q in log.quarantined],
+            source=source,
+            strict=strict,
+            transform=transform,
+            offset_kind="offset",
+            progress=progress,
+        )
+        del log
+        return summary
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def ingest_paths(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+
 import pytest
 
 from adapters.fix.log import capture_key, read_fix_log
@@ -49,3 +52,50 @@ def test_ingest_format_fix_loads_events_and_quarantine(corpus_files, tmp_path) -
     bad.write_bytes(path.read_bytes() + b"garbage line\n")
     summary = ingest_paths([str(bad)], incident="fix-test", fmt="fix")
     assert summary["accepted"] == 21 and summary["quarantined"] == 1
+
+
+@pytest.fixture
+def collections() -> Iterator[list[int]]:
+    """For each collection the cyclic GC starts while the test runs: how many tracked objects were
+    allocated since the previous one (what a young-generation collection has to traverse)."""
+    seen: list[int] = []
+
+    def note(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            seen.append(gc.get_count()[0])
+
+    gc.callbacks.append(note)
+    yield seen
+    gc.callbacks.remove(note)
+
+
+@pytest.mark.django_db
+def test_ingest_format_fix_never_traverses_its_events_and_leaves_the_collector_on(
+    tmp_path, collections
+) -> None:
+    from adapters.fix.bench import as_log, corpus
+    from deltatrace.ingest import ingest_paths
+
+    # Large enough that the first allocation after the read would start a collection over
+    # every event (thousands of tracked dicts and lists) if the collector were back on by then.
+    path = tmp_path / "drop-copy.log"
+    path.write_bytes(as_log(corpus(12000)))
+    assert gc.isenabled()
+    summary = ingest_paths([str(path)], incident="fix-gc", fmt="fix")
+    assert summary["accepted"] > 12000 and summary["quarantined"] == 0
+    # Collections still run (Django's own work), but none over the log's events: each would start
+    # with every event's tracked dict and list pending, twice as many objects as events.
+    assert max(collections, default=0) < summary["accepted"]
+    assert gc.isenabled()
+
+
+@pytest.mark.django_db
+def test_a_failed_fix_ingest_leaves_the_collector_on(corpus_files, tmp_path) -> None:
+    from deltatrace.ingest import IngestError, ingest_paths
+
+    path = next(p for p in corpus_files if p.name == "quickfix-fix42.log")
+    bad = tmp_path / "bad.log"
+    bad.write_bytes(path.read_bytes() + b"garbage line\n")
+    with pytest.raises(IngestError):
+        ingest_paths([str(bad)], incident="fix-strict", fmt="fix", strict=True)
+    assert gc.isenabled()
