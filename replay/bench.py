@@ -319,7 +319,8 @@ def run(quick: bool) -> Any:
     from pathlib import Path
 
     from deltatrace.benchmarks import Suite, Target, best_of
-    from replay.engine import Options, gc_paused, replay, verdict
+    from deltatrace.gcpause import gc_paused
+    from replay.engine import Options, replay, verdict
     from replay.load import load_events
 
     target_events = 100_000 if quick else 1_000_000

@@ -8,9 +8,7 @@ through the strategy (all stages, or one stage alone on its recorded inputs); in
 
 from __future__ import annotations
 
-import contextlib
-import gc
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +19,7 @@ from adapters.strategies.base import (
     Context,
     Strategy,
 )
+from deltatrace.gcpause import gc_paused
 from replay import lifecycle, whatif_risk
 from replay.compare import Node, compare, decision_path, parse_ref, path_nodes, run_digest
 from replay.merge import DEFAULT_TIERS, Ev, Merged, anomaly_summary, merge
@@ -252,25 +251,6 @@ def parse_sets(items: Sequence[str]) -> dict[str, Any]:
             value = raw  # prices and thresholds are decimal strings, never floats
         out[name.strip()] = value
     return out
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """No cyclic GC while millions of acyclic event objects are made: its passes over them would
-    cost more than the replay itself. Restored on exit.
-
-    The survivors are then moved straight to the oldest generation (``freeze`` + ``unfreeze``):
-    otherwise the first young collection after re-enabling walks every one of them (~0.5 s per
-    million events). They are still freed by reference counting and seen by full collections."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.freeze()
-            gc.unfreeze()
-            gc.enable()
 
 
 @dataclass

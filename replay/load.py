@@ -18,9 +18,10 @@ from typing import Any
 
 import orjson
 
+from deltatrace.gcpause import gc_paused
 from deltatrace.segments import Columns, Parents, SegmentError, segments_cover
 from deltatrace.segments import unpack as unpack_segment
-from replay.engine import CaptureInfo, IncidentData, gc_paused
+from replay.engine import CaptureInfo, IncidentData
 from replay.merge import Ev
 from replay.sandbox import ReplayError, ReplayRefused
 

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from adapters.strategies.base import OUTPUT_KINDS
+from deltatrace.gcpause import gc_paused
 from deltatrace.live import group_send
 from deltatrace.models import Event, Incident
 from replay import lifecycle
@@ -33,7 +34,6 @@ from replay.engine import (
     IncidentData,
     Options,
     Trace,
-    gc_paused,
     replay_traced,
     run_strategy,
 )

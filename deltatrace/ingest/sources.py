@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any, BinaryIO
 from django.db import transaction
 
 from deltatrace.capture_format import BadLine, Header, decode_line, is_header, parse_header
+from deltatrace.gcpause import gc_paused
 from deltatrace.ingest.catalog import (
     get_or_create_capture,
     get_or_create_incident,
@@ -147,11 +147,9 @@ def _ingest_fix(
     from adapters.fix.log import read_fix_log
 
     # The cyclic collector stays paused from the read until its events are freed: they are
-    # hundreds of thousands of acyclic dicts, which the first collection after the read would
-    # traverse for nothing (0.46 s after a 200,000-message log, measured).
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    # hundreds of thousands of acyclic dicts, which a collection in between would traverse for
+    # nothing (0.39-0.43 s after a 200,000-message log, measured).
+    with gc_paused():
         log = read_fix_log(data, source)
         summary = ingest_events(
             incident,
@@ -166,9 +164,6 @@ def _ingest_fix(
         )
         del log
         return summary
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def ingest_paths(

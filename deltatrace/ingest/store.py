@@ -3,7 +3,6 @@ digest, and the incident's totals and time window."""
 
 from __future__ import annotations
 
-import gc
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +10,7 @@ from typing import Any
 
 from django.db import connection
 
+from deltatrace.gcpause import gc_paused
 from deltatrace.models import Capture, Incident
 
 _BULK_CACHE_KIB = 64 * 1024
@@ -32,13 +32,10 @@ def bulk_mode() -> Iterator[None]:
             cur.execute("PRAGMA cache_size")
             (restore,) = cur.fetchone()
             cur.execute(f"PRAGMA cache_size = {-_BULK_CACHE_KIB}")
-    paused = gc.isenabled()
-    gc.disable()
     try:
-        yield
+        with gc_paused():
+            yield
     finally:
-        if paused:
-            gc.enable()
         if restore is not None:
             with connection.cursor() as cur:
                 cur.execute(f"PRAGMA cache_size = {int(restore)}")

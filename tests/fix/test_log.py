@@ -69,6 +69,15 @@ def collections() -> Iterator[list[int]]:
     gc.callbacks.remove(note)
 
 
+def test_a_read_hands_its_events_on_without_a_collection_walking_them(collections) -> None:
+    from adapters.fix.bench import as_log, corpus
+
+    log = read_fix_log(as_log(corpus(12000)), "drop-copy.log")
+    more = [[i] for i in range(5000)]  # what a caller allocates next starts young collections
+    assert collections and max(collections) < len(log.events)
+    assert gc.isenabled() and len(more) == 5000
+
+
 @pytest.mark.django_db
 def test_ingest_format_fix_never_traverses_its_events_and_leaves_the_collector_on(
     tmp_path, collections

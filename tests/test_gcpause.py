@@ -1,0 +1,58 @@
+"""gc_paused: no cyclic GC inside, restored after, and what was built is not walked again."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+
+from deltatrace.gcpause import gc_paused
+
+
+def test_it_pauses_the_collector_and_restores_it() -> None:
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+
+
+def test_a_nested_pause_leaves_restoring_to_the_outermost() -> None:
+    with gc_paused():
+        with gc_paused():
+            pass
+        assert not gc.isenabled()
+    assert gc.isenabled()
+
+
+def test_it_restores_the_collector_when_the_body_raises() -> None:
+    with pytest.raises(ValueError), gc_paused():
+        raise ValueError("boom")
+    assert gc.isenabled()
+
+
+def test_it_leaves_a_disabled_collector_disabled() -> None:
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_the_next_collection_does_not_walk_what_was_built() -> None:
+    pending: list[int] = []
+
+    def note(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            pending.append(gc.get_count()[0])
+
+    gc.callbacks.append(note)
+    try:
+        with gc_paused():
+            built = [{"parents": [i]} for i in range(50_000)]  # 100,000 tracked objects
+        more = [[i] for i in range(5_000)]  # enough new objects to start young collections
+    finally:
+        gc.callbacks.remove(note)
+    assert pending and max(pending) < 10_000
+    assert len(built) == 50_000 and len(more) == 5_000
