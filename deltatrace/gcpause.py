@@ -13,19 +13,22 @@ from collections.abc import Iterator
 
 
 @contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
+def gc_paused(promote: bool = True) -> Iterator[None]:
     """No cyclic GC inside; restored on exit (a nested pause leaves it to the outermost one).
 
-    The survivors are then moved straight to the oldest generation (``freeze`` + ``unfreeze``, each
-    a constant-time list splice): otherwise the first young collection after re-enabling walks every
-    one of them (~0.5 s per million events). They are still freed by reference counting and seen by
-    full collections."""
+    With ``promote``, the survivors are then moved straight to the oldest generation (``freeze`` +
+    ``unfreeze``, each a constant-time list splice): otherwise the first young collection after
+    re-enabling walks every one of them (~0.5 s per million events). They are still freed by
+    reference counting and seen by full collections. Code that may leave garbage cycles behind
+    (the ORM, a PDF library) passes ``promote=False``: that first collection then frees them,
+    where promoted they would wait for the next full one."""
     was = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if was:
-            gc.freeze()
-            gc.unfreeze()
+            if promote:
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import weakref
 
 import pytest
 
@@ -56,3 +57,29 @@ def test_the_next_collection_does_not_walk_what_was_built() -> None:
         gc.callbacks.remove(note)
     assert pending and max(pending) < 10_000
     assert len(built) == 50_000 and len(more) == 5_000
+
+
+class _Node:
+    pass
+
+
+def _cycle() -> weakref.ref[_Node]:
+    node = _Node()
+    node.self = node  # type: ignore[attr-defined]
+    return weakref.ref(node)
+
+
+def test_without_promotion_a_young_collection_frees_cycles_made_inside() -> None:
+    with gc_paused(promote=False):
+        ref = _cycle()
+    gc.collect(0)
+    assert ref() is None
+
+
+def test_promoted_cycles_wait_for_a_full_collection() -> None:
+    with gc_paused():
+        ref = _cycle()
+    gc.collect(0)
+    assert ref() is not None
+    gc.collect()
+    assert ref() is None

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from deltatrace.gcpause import gc_paused
 from deltatrace.models import Incident
 from deltatrace.privacy import AUDIENCES
 from deltatrace.timeline import lane_label
@@ -157,6 +158,14 @@ def _json(value: Any) -> bytes:
 
 def build(incident: Incident, audience: str = "regulator", actor: str = "cli") -> Built:
     """Build, log and store a bundle for ``incident``; return the Report row and the files."""
+    # The build holds every event of the incident as dicts and lists while it works; the cyclic
+    # GC's repeated passes over them took ~1.2 s of a 3.6 s build of 100k events (gc.callbacks).
+    # Not promoted afterwards: the ORM and the PDF library leave cycles for the next collection.
+    with gc_paused(promote=False):
+        return _build(incident, audience, actor)
+
+
+def _build(incident: Incident, audience: str, actor: str) -> Built:
     if audience not in AUDIENCES:
         raise ValueError(f"unknown audience {audience!r} (one of {', '.join(AUDIENCES)})")
     data = collect.gather(incident, audience)

@@ -93,3 +93,23 @@ def test_the_public_audience_gets_pseudonymized_order_ids(incident: Any) -> None
     assert "8=FIX" not in text  # raw messages are not published
     regulator = build(incident, "regulator", "olivia").files
     assert "S1-0001" in regulator[v.EVENTS].decode()
+
+
+def test_building_runs_no_collection_and_leaves_the_collector_on(incident: Any) -> None:
+    import gc
+
+    collections: list[int] = []
+
+    def note(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    gc.callbacks.append(note)
+    try:
+        # The build holds every event at once: a collection during it would walk them all again.
+        b = build(incident, "regulator", "olivia")
+        during = list(collections)
+    finally:
+        gc.callbacks.remove(note)
+    assert b.path.exists() and during == []
+    assert gc.isenabled()
