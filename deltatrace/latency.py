@@ -22,6 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from deltatrace.gcpause import gc_paused
+
 HOPS = ("tick_signal", "signal_order", "order_risk", "order_ack", "ack_fill", "tick_to_trade")
 HOP_LABELS = {
     "tick_signal": "tick → signal",
@@ -165,6 +167,14 @@ _PATH_KINDS = ("MDTick", "Signal", "PlanDelta", "Order", "RiskCheck", "ExecRepor
 
 def incident_latencies(incident_id: int) -> list[OrderLatency]:
     """Every order of an incident with its hops (loads the trading-path nodes and all edges)."""
+    # Hundreds of thousands of nodes and edges, all alive at once: the cyclic GC's passes over
+    # them took ~half the time (0.47 s of 0.99 s for 100k events, gc.callbacks). Not promoted:
+    # the ORM may leave cycles behind.
+    with gc_paused(promote=False):
+        return _incident_latencies(incident_id)
+
+
+def _incident_latencies(incident_id: int) -> list[OrderLatency]:
     from deltatrace.models import Edge, Event
 
     nodes = {

@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from deltatrace.api.serializers import edge_links
-from deltatrace.exports import BUILDERS, dumps, export_incident
+from deltatrace.exports import BUILDERS, export_bytes
 from deltatrace.filtersets import EventFilter, IncidentFilter
 from deltatrace.latency import HOP_LABELS, HOPS, incident_latency_stats, latency_for_order
 from deltatrace.models import EVENT_KINDS, Event, Incident, QuarantinedLine, RawAccess
@@ -249,10 +249,10 @@ def incident_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
     incident = get_object_or_404(Incident, pk=pk)
     audience = "internal" if can(request.user, "view_raw") else "public"
     policy = Policy.load("default").for_audience(audience)
-    document, _, _ = export_incident(incident, fmt, policy)
+    blob, _, _ = export_bytes(incident, fmt, policy)
     name = f"{incident.name}-{fmt}.json"
     return HttpResponse(
-        dumps(document),
+        blob,
         content_type="application/json",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

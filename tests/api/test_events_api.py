@@ -202,3 +202,25 @@ def test_the_browsable_api_renders_with_its_filter_form(client_as, incident):
         resp = client.get(url, HTTP_ACCEPT="text/html")
         assert resp.status_code == 200, url
         assert "Filters" in resp.content.decode()
+
+
+def test_latency_statistics_run_no_collection_over_the_incident(db):  # type: ignore[no-untyped-def]
+    import gc
+
+    from deltatrace.latency import incident_latency_stats
+    from tests.api.factories import build_trading_incident
+
+    big = build_trading_incident("busy", orders=400)  # thousands of nodes and edges at once
+    collections: list[int] = []
+
+    def note(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    gc.callbacks.append(note)
+    try:
+        stats = incident_latency_stats(big.pk)
+    finally:
+        gc.callbacks.remove(note)
+    assert stats["orders"] == 400
+    assert collections in ([], [0]) and gc.isenabled()  # at most the one after the work

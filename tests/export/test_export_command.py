@@ -118,3 +118,48 @@ def test_an_unknown_incident_is_a_clear_error(incident: Incident, tmp_path: Path
     with pytest.raises(CommandError, match="no incident 'nope'"):
         _export("nope", "--format", "otlp", "--out", str(tmp_path / "x.json"))
     assert not (tmp_path / "x.json").exists()
+
+
+@pytest.mark.parametrize("fmt", ["chrome-trace", "otlp"])
+def test_exporting_runs_no_collection_and_leaves_the_collector_on(
+    incident: Incident, tmp_path: Path, fmt: str
+) -> None:
+    import gc
+
+    # Thousands of events, so that building the document allocates far more than one collection's
+    # worth of tracked objects.
+    cap = Capture.objects.get(incident=incident, key="venue")
+    Event.objects.bulk_create(
+        Event(
+            incident=incident,
+            capture=cap,
+            seq=1000 + i,
+            kind="MDTick",
+            ts_ns=1_767_225_600_000_000_000 + i,
+            hlc_l=0,
+            hlc_c=0,
+            host="venue-1",
+            lane="md",
+            payload=orjson.dumps({"bid": "100.01", "ask": "100.02"}).decode(),
+            digest="0" * 64,
+            symbol="ACME",
+        )
+        for i in range(3000)
+    )
+
+    collections: list[int] = []
+
+    def note(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    out = tmp_path / "export.json"
+    gc.callbacks.append(note)
+    try:
+        # The document holds every event again: a collection during the export walks them all.
+        _export("flash-2026", "--format", fmt, "--out", str(out), "--policy", "none")
+    finally:
+        gc.callbacks.remove(note)
+    assert out.stat().st_size > 0
+    assert gc.isenabled()
+    assert collections in ([], [0])  # at most the one after the export

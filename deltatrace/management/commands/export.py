@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from deltatrace.exports import BUILDERS, dumps, export_incident
+from deltatrace.exports import BUILDERS, export_bytes
 from deltatrace.management.commands.sanitize import policy_and_key
 from deltatrace.models import Incident
 from deltatrace.privacy import AUDIENCES
@@ -45,11 +45,11 @@ class Command(BaseCommand):
         policy, key = None, None
         if opts["policy"] != "none":
             policy, key, _ = policy_and_key(opts["policy"], opts["audience"], opts["key_file"])
-        document, n_events, n_edges = export_incident(incident, opts["format"], policy, key)
+        blob, n_events, n_edges = export_bytes(incident, opts["format"], policy, key)
         identity = policy.identity() if policy is not None else None
         out = Path(opts["out"])
         try:
-            out.write_bytes(dumps(document))
+            out.write_bytes(blob)
         except OSError as exc:
             raise CommandError(f"cannot write {out}: {exc.strerror or exc}") from None
         summary = {
