@@ -33,7 +33,8 @@ def bulk_mode() -> Iterator[None]:
             (restore,) = cur.fetchone()
             cur.execute(f"PRAGMA cache_size = {-_BULK_CACHE_KIB}")
     try:
-        with gc_paused():
+        # Not promoted: what survives a batch is little, and the ORM may leave cycles behind.
+        with gc_paused(promote=False):
             yield
     finally:
         if restore is not None:
