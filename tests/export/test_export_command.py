@@ -162,4 +162,4 @@ def test_exporting_runs_no_collection_and_leaves_the_collector_on(
         gc.callbacks.remove(note)
     assert out.stat().st_size > 0
     assert gc.isenabled()
-    assert collections in ([], [0])  # at most the one after the export
+    assert len(collections) <= 1  # at most the one after the export
