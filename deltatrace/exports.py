@@ -73,10 +73,6 @@ def export_incident(
     return document, len(events), len(edges)
 
 
-def dumps(document: dict[str, Any]) -> bytes:
-    return orjson.dumps(document)
-
-
 def export_bytes(
     incident: Incident, fmt: str, policy: Policy | None, key: bytes | None = None
 ) -> tuple[bytes, int, int]:
@@ -86,7 +82,7 @@ def export_bytes(
     and the document dropped before it resumes. Not promoted: the ORM may leave cycles behind."""
     with gc_paused(promote=False):
         document, n_events, n_edges = export_incident(incident, fmt, policy, key)
-        blob = dumps(document)
+        blob = orjson.dumps(document)
         del document
     return blob, n_events, n_edges
 

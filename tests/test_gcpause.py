@@ -8,6 +8,7 @@ import weakref
 import pytest
 
 from deltatrace.gcpause import gc_paused
+from tests.gcwatch import collections_during
 
 
 def test_it_pauses_the_collector_and_restores_it() -> None:
@@ -42,19 +43,10 @@ def test_it_leaves_a_disabled_collector_disabled() -> None:
 
 
 def test_the_next_collection_does_not_walk_what_was_built() -> None:
-    pending: list[int] = []
-
-    def note(phase: str, info: dict[str, int]) -> None:
-        if phase == "start":
-            pending.append(gc.get_count()[0])
-
-    gc.callbacks.append(note)
-    try:
+    with collections_during() as pending:
         with gc_paused():
             built = [{"parents": [i]} for i in range(50_000)]  # 100,000 tracked objects
         more = [[i] for i in range(5_000)]  # enough new objects to start young collections
-    finally:
-        gc.callbacks.remove(note)
     assert pending and max(pending) < 10_000
     assert len(built) == 50_000 and len(more) == 5_000
 

@@ -209,19 +209,10 @@ def test_latency_statistics_run_no_collection_over_the_incident(db):  # type: ig
 
     from deltatrace.latency import incident_latency_stats
     from tests.api.factories import build_trading_incident
+    from tests.gcwatch import collections_during
 
     big = build_trading_incident("busy", orders=400)  # thousands of nodes and edges at once
-    collections: list[int] = []
-
-    def note(phase: str, info: dict[str, int]) -> None:
-        if phase == "start":
-            collections.append(info["generation"])
-
-    gc.collect()  # nothing pending from before: any collection seen is the statistics'
-    gc.callbacks.append(note)
-    try:
+    with collections_during() as collections:
         stats = incident_latency_stats(big.pk)
-    finally:
-        gc.callbacks.remove(note)
     assert stats["orders"] == 400
     assert len(collections) <= 1 and gc.isenabled()  # at most the one after the work

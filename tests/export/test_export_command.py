@@ -16,6 +16,7 @@ from deltatrace.models import Capture, Edge, Event, Incident
 from deltatrace.privacy import is_token
 from tests.export.formats import check_chrome_trace, check_otlp, otlp_spans
 from tests.export.sample import events
+from tests.gcwatch import collections_during
 
 pytestmark = pytest.mark.django_db
 
@@ -148,18 +149,8 @@ def test_exporting_runs_no_collection_and_leaves_the_collector_on(
         for i in range(3000)
     )
 
-    collections: list[int] = []
-
-    def note(phase: str, info: dict[str, int]) -> None:
-        if phase == "start":
-            collections.append(info["generation"])
-
-    gc.collect()  # nothing pending from before: any collection seen is the export's
-    gc.callbacks.append(note)
-    try:
-        # The document holds every event again: a collection during the export walks them all.
+    # The document holds every event again: a collection during the export walks them all.
+    with collections_during() as collections:
         blob, n_events, _ = export_bytes(incident, fmt, None)
-    finally:
-        gc.callbacks.remove(note)
     assert n_events == 3009 and json.loads(blob)
     assert len(collections) <= 1 and gc.isenabled()  # at most the one after the export

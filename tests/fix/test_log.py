@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
 
 import pytest
 
 from adapters.fix.log import capture_key, read_fix_log
+from tests.gcwatch import collections_during
 
 
 def test_each_corpus_log_reads_completely(corpus_files) -> None:
@@ -54,33 +54,20 @@ def test_ingest_format_fix_loads_events_and_quarantine(corpus_files, tmp_path) -
     assert summary["accepted"] == 21 and summary["quarantined"] == 1
 
 
-@pytest.fixture
-def collections() -> Iterator[list[int]]:
-    """For each collection the cyclic GC starts while the test runs: how many tracked objects were
-    allocated since the previous one (what a young-generation collection has to traverse)."""
-    seen: list[int] = []
-
-    def note(phase: str, info: dict[str, int]) -> None:
-        if phase == "start":
-            seen.append(gc.get_count()[0])
-
-    gc.callbacks.append(note)
-    yield seen
-    gc.callbacks.remove(note)
-
-
-def test_a_read_hands_its_events_on_without_a_collection_walking_them(collections) -> None:
+def test_a_read_hands_its_events_on_without_a_collection_walking_them() -> None:
     from adapters.fix.bench import as_log, corpus
 
-    log = read_fix_log(as_log(corpus(12000)), "drop-copy.log")
-    more = [[i] for i in range(5000)]  # what a caller allocates next starts young collections
+    data = as_log(corpus(12000))
+    with collections_during() as collections:
+        log = read_fix_log(data, "drop-copy.log")
+        more = [[i] for i in range(5000)]  # what a caller allocates next starts young collections
     assert collections and max(collections) < len(log.events)
     assert gc.isenabled() and len(more) == 5000
 
 
 @pytest.mark.django_db
 def test_ingest_format_fix_never_traverses_its_events_and_leaves_the_collector_on(
-    tmp_path, collections
+    tmp_path,
 ) -> None:
     from adapters.fix.bench import as_log, corpus
     from deltatrace.ingest import ingest_paths
@@ -90,7 +77,8 @@ def test_ingest_format_fix_never_traverses_its_events_and_leaves_the_collector_o
     path = tmp_path / "drop-copy.log"
     path.write_bytes(as_log(corpus(12000)))
     assert gc.isenabled()
-    summary = ingest_paths([str(path)], incident="fix-gc", fmt="fix")
+    with collections_during() as collections:
+        summary = ingest_paths([str(path)], incident="fix-gc", fmt="fix")
     assert summary["accepted"] > 12000 and summary["quarantined"] == 0
     # Collections still run (Django's own work), but none over the log's events: each would start
     # with every event's tracked dict and list pending, twice as many objects as events.

@@ -11,6 +11,7 @@ from typing import Any
 from ledger.models import LedgerEntry
 from ledger.reports import verify as v
 from ledger.reports.bundle import build
+from tests.gcwatch import collections_during
 from tests.reports.conftest import server_key
 
 
@@ -105,18 +106,8 @@ def test_building_runs_no_collection_and_leaves_the_collector_on(db: Any) -> Non
     busy = build_trading_incident("busy", orders=150)  # about a thousand events
     for cap in Capture.objects.filter(incident=busy):
         register_capture(cap, "tests")
-    collections: list[int] = []
-
-    def note(phase: str, info: dict[str, int]) -> None:
-        if phase == "start":
-            collections.append(info["generation"])
-
-    gc.collect()  # nothing pending from before: any collection seen is the build's
-    gc.callbacks.append(note)
-    try:
-        # The build holds every event at once: a collection during it would walk them all again.
+    # The build holds every event at once: a collection during it would walk them all again.
+    with collections_during() as collections:
         b = build(busy, "regulator", "olivia")
-    finally:
-        gc.callbacks.remove(note)
     assert b.path.exists()
     assert len(collections) <= 1 and gc.isenabled()  # at most the one after the build

@@ -6,23 +6,14 @@ import gc
 
 from adapters.testbed.scenarios import SCENARIOS
 from adapters.testbed.world import World
+from tests.gcwatch import collections_during
 
 
 def test_serialising_a_run_does_not_start_a_collection_over_its_events() -> None:
-    pending: list[int] = []
-
-    def note(phase: str, info: dict[str, int]) -> None:
-        if phase == "start":
-            pending.append(gc.get_count()[0])
-
-    gc.collect()
-    gc.callbacks.append(note)
-    try:
+    with collections_during() as pending:
         world = World(SCENARIOS["calm"], 1, 3000)
         world.run()
         data = [w.dump() for w in world.writers.values()]
-    finally:
-        gc.callbacks.remove(note)
     events = sum(w.count for w in world.writers.values())
     assert events > 10_000 and all(data)
     # A collection may still start while the captures are serialised, but none with the run's
