@@ -152,3 +152,34 @@ def test_small_logs_stay_in_process(monkeypatch) -> None:
     monkeypatch.setattr(parallel, "start", no_fork)
     log = read_fix_log(as_log(corpus(500)), "s.log")
     assert log.messages == 500
+
+
+def _run_queue(monkeypatch, cpus: int, looks: list[int]) -> list[int]:
+    """The machine's run queue as successive looks at it; returns the looks not taken."""
+    monkeypatch.setattr(parallel, "cpu_count", lambda: cpus)
+    monkeypatch.setattr(parallel, "_runnable", lambda: looks.pop(0))
+    return looks
+
+
+def test_a_task_runnable_for_an_instant_does_not_cost_the_worker(monkeypatch) -> None:
+    # A kernel thread was runnable beside this process at the first look only.
+    left = _run_queue(monkeypatch, cpus=2, looks=[2, 1, 1])
+    assert parallel.default_workers(parallel.MIN_PARALLEL_BYTES) == 1
+    assert left == [1]  # stops looking once every other core is seen idle
+
+
+def test_a_busy_machine_gets_no_worker(monkeypatch) -> None:
+    # Another process keeps the second core busy: it is runnable at every look.
+    _run_queue(monkeypatch, cpus=2, looks=[2, 2, 2])
+    assert parallel.default_workers(parallel.MIN_PARALLEL_BYTES) == 0
+    _run_queue(monkeypatch, cpus=4, looks=[3, 4, 3])
+    assert parallel.idle_cpus() == 1
+
+
+def test_without_a_run_queue_to_read_every_other_core_counts_as_idle(monkeypatch) -> None:
+    def unreadable() -> int:
+        raise OSError("no /proc here")
+
+    monkeypatch.setattr(parallel, "cpu_count", lambda: 4)
+    monkeypatch.setattr(parallel, "_runnable", unreadable)
+    assert parallel.idle_cpus() == 3
