@@ -54,6 +54,25 @@ def test_ingest_format_fix_loads_events_and_quarantine(corpus_files, tmp_path) -
     assert summary["accepted"] == 21 and summary["quarantined"] == 1
 
 
+@pytest.mark.django_db
+def test_the_ingest_summary_of_a_fix_log_speaks_of_events_and_byte_offsets(
+    corpus_files, tmp_path
+) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    path = next(p for p in corpus_files if p.name == "quickfix-fix42.log")
+    bad = tmp_path / "bad.log"
+    bad.write_bytes(path.read_bytes() + b"garbage line\n")
+    out = StringIO()
+    call_command("ingest", str(bad), "--format", "fix", "--incident", "fix-words", stdout=out)
+    text = out.getvalue()
+    assert "21 accepted, 0 duplicates, 1 quarantined" in text
+    assert " events/s)" in text and "lines" not in text  # a FIX log has no lines to count
+    assert "quarantined input is kept with its byte offset, raw bytes and reason" in text
+
+
 def test_a_read_hands_its_events_on_without_a_collection_walking_them() -> None:
     from adapters.fix.bench import as_log, corpus
 

@@ -66,13 +66,22 @@ class Command(BaseCommand):
             self.stdout.write(line)
             for reason, n in sorted(c["quarantine_reasons"].items()):
                 self.stdout.write(f"      {n:,} × {reason}")
-        total = summary["accepted"] + summary["duplicates"] + summary["quarantined"]
+        # A JSONL capture is one event a line; a FIX log turns messages into events, and what it
+        # quarantines is a stretch of bytes at an offset, not a line.
+        jsonl = opts["format"] == "jsonl"
+        total = summary["accepted"] + summary["duplicates"]
+        if jsonl:
+            total += summary["quarantined"]
         rate = total / elapsed if elapsed > 0 else 0.0
         self.stdout.write(
             f"total: {summary['accepted']:,} accepted, {summary['duplicates']:,} duplicates, "
-            f"{summary['quarantined']:,} quarantined in {elapsed:.2f}s ({rate:,.0f} lines/s)"
+            f"{summary['quarantined']:,} quarantined in {elapsed:.2f}s "
+            f"({rate:,.0f} {'lines' if jsonl else 'events'}/s)"
         )
         if summary["quarantined"]:
-            self.stdout.write(
-                "quarantined lines are kept with their reasons: see the incident's Quarantine tab"
+            kept = (
+                "quarantined lines are kept with their reasons"
+                if jsonl
+                else "quarantined input is kept with its byte offset, raw bytes and reason"
             )
+            self.stdout.write(f"{kept}: see the incident's Quarantine tab")
