@@ -164,14 +164,14 @@ def _run_queue(monkeypatch, cpus: int, looks: list[int]) -> list[int]:
 def test_a_task_runnable_for_an_instant_does_not_cost_the_worker(monkeypatch) -> None:
     # A kernel thread was runnable beside this process at the first look only.
     left = _run_queue(monkeypatch, cpus=2, looks=[2, 1, 1])
-    assert parallel.default_workers(parallel.MIN_PARALLEL_BYTES) == 1
+    assert parallel.idle_cpus() == 1  # one worker for a large log
     assert left == [1]  # stops looking once every other core is seen idle
 
 
 def test_a_busy_machine_gets_no_worker(monkeypatch) -> None:
     # Another process keeps the second core busy: it is runnable at every look.
-    _run_queue(monkeypatch, cpus=2, looks=[2, 2, 2])
-    assert parallel.default_workers(parallel.MIN_PARALLEL_BYTES) == 0
+    left = _run_queue(monkeypatch, cpus=2, looks=[2, 2, 2])
+    assert parallel.idle_cpus() == 0 and not left  # no worker, after three looks
     _run_queue(monkeypatch, cpus=4, looks=[3, 4, 3])
     assert parallel.idle_cpus() == 1
 
