@@ -31,10 +31,21 @@ class Command(BaseCommand):
         parser.add_argument(
             "--host", default="127.0.0.1", help="address to bind (default loopback)"
         )
-        parser.add_argument("--sender-comp-id", default="DELTATRACE", help="our CompID")
-        parser.add_argument("--target-comp-id", default="CLIENT", help="the initiator's CompID")
         parser.add_argument(
-            "--begin-string", default="FIX.4.4", choices=BEGIN_STRINGS, help="FIX version"
+            "--sender-comp-id",
+            default="DELTATRACE",
+            help="our CompID: the initiator's TargetCompID (default DELTATRACE)",
+        )
+        parser.add_argument(
+            "--target-comp-id",
+            default="CLIENT",
+            help="the initiator's CompID; a Logon from any other is refused (default CLIENT)",
+        )
+        parser.add_argument(
+            "--begin-string",
+            default="FIX.4.4",
+            choices=BEGIN_STRINGS,
+            help="FIX version (default FIX.4.4)",
         )
         parser.add_argument(
             "--reset-on-logon", action="store_true", help="reset both sequence numbers at Logon"
