@@ -1,10 +1,12 @@
-"""Two-process ingest of a large JSONL file: a forked parser feeds the writer batch by batch.
+"""Two-process ingest: a forked child validates and hashes, the parent writes, batch by batch.
 
 Decoding, validating and hashing an event costs about as much CPU as SQLite spends storing it, and
 one Python process cannot overlap the two (the GIL; a writer thread measured 3x slower). So for a
-big regular file a forked child runs the ordinary `CaptureWriter` line by line — the same checks,
-quarantine reasons, inferred links and batch boundaries — but instead of writing a batch it ships it
-to the parent, which writes it with the same `_write_batch` in the same order. The database is only
+big regular JSONL file, or the events of a big FIX log, a forked child runs the ordinary
+`CaptureWriter` event by event — the same checks, quarantine reasons, inferred links and batch
+boundaries — but instead of writing a batch it ships it to the parent, which writes it with the same
+`_write_batch` in the same order. (A FIX log is read first, in this process: its header, which names
+the capture, comes from the whole log; the child inherits the events without a copy.) The database is only
 ever touched by the parent: the child never uses the connection it inherited, and leaves with
 `os._exit` so nothing of it is closed or flushed twice.
 
@@ -22,6 +24,7 @@ import multiprocessing
 import os
 import pickle
 import traceback
+from collections.abc import Callable, Iterable
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -33,27 +36,83 @@ from deltatrace.segments import SegmentError
 from deltatrace.segments import pack as pack_segment
 
 _BATCH, _PICKLED, _SEGMENT, _ERROR, _DONE = b"B", b"P", b"S", b"E", b"D"
+# What the child runs on its writer (whose batches are shipped rather than written).
+Feed = Callable[[CaptureWriter], None]
+
+
+def worth_a_child(size: int) -> bool:
+    """Two processes for ``size`` bytes of input: forking costs ~10 ms, so only big inputs."""
+    threshold: int = settings.INGEST_PIPELINE_MIN_BYTES
+    return threshold >= 0 and size >= threshold and hasattr(os, "fork")
+
+
+def room_for_a_copy() -> bool:
+    """Whether the machine could hold a second copy of this process's memory, with a quarter to
+    spare: what a forked child that touches every object inherited ends up with (copy-on-write;
+    a reference count is a write). False where /proc cannot tell."""
+    try:
+        with open("/proc/self/status", "rb") as f:
+            own = next(int(line.split()[1]) for line in f if line.startswith(b"RssAnon:"))
+        with open("/proc/meminfo", "rb") as f:
+            free = next(int(line.split()[1]) for line in f if line.startswith(b"MemAvailable:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        return False
+    return free > own * 5 // 4
 
 
 def use_pipeline(path: str) -> bool:
-    """Big regular files only: forking costs ~10 ms, and stdin cannot be re-read by the child."""
-    threshold: int = settings.INGEST_PIPELINE_MIN_BYTES
-    if threshold < 0 or path == "-" or not hasattr(os, "fork"):
+    """Big regular files only: stdin cannot be re-read by the child."""
+    if path == "-":
         return False
     try:
-        return os.path.getsize(path) >= threshold and os.path.isfile(path)
+        return os.path.isfile(path) and worth_a_child(os.path.getsize(path))
     except OSError:
         return False
 
 
 def ingest_lines_in_child(writer: CaptureWriter, path: str, first_line_no: int) -> None:
     """Parse `path` from line `first_line_no` on in a child process; write its batches here."""
+
+    def feed(child_writer: CaptureWriter) -> None:
+        with open(path, "rb", buffering=1 << 20) as fh:
+            child_writer.add_lines(itertools.islice(enumerate(fh, 1), first_line_no - 1, None))
+
+    _run_in_child(writer, feed, f"{path}: the parser process")
+
+
+def ingest_events_in_child(
+    writer: CaptureWriter,
+    events: Iterable[tuple[int, dict[str, Any]]],
+    quarantined: Iterable[tuple[int, str, str]],
+    source: str,
+) -> None:
+    """An adapter's events (and what it quarantined itself, first) checked in a child process;
+    their batches written here."""
+
+    def feed(child_writer: CaptureWriter) -> None:
+        for offset, raw, reason in quarantined:
+            child_writer.quarantine(offset, raw, reason)
+        for no, obj in events:
+            child_writer.add_event(no, obj)
+
+    # Here the child is the slower side (checking an event costs more than storing it once the
+    # parsing is done), so the writer packs the event segments itself.
+    _run_in_child(writer, feed, f"{source}: the checking process", pack_segments=False)
+
+
+def _run_in_child(
+    writer: CaptureWriter, feed: Feed, label: str, pack_segments: bool = True
+) -> None:
+    """Run ``feed`` on the writer in a forked child that ships its batches; write them here
+    (``pack_segments``: the child packs each batch's event segment too)."""
     # Whatever the parent buffered (a quarantined header) goes first, as it would sequentially.
     writer.flush()
     ctx = multiprocessing.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
     child = ctx.Process(
-        target=_child, args=(send, recv, writer, path, first_line_no), name="deltatrace-parse"
+        target=_child,
+        args=(send, recv, writer, feed, label, pack_segments),
+        name="deltatrace-parse",
     )
     child.start()
     send.close()
@@ -63,7 +122,7 @@ def ingest_lines_in_child(writer: CaptureWriter, path: str, first_line_no: int) 
             try:
                 msg = recv.recv_bytes()
             except EOFError:
-                raise IngestError(f"{path}: the parser process stopped unexpectedly") from None
+                raise IngestError(f"{label} stopped unexpectedly") from None
             tag, body = msg[:1], msg[1:]
             if tag == _SEGMENT:
                 segment = body
@@ -102,7 +161,12 @@ def _merge_totals(writer: CaptureWriter, totals: dict[str, Any]) -> None:
 
 
 def _child(
-    conn: Connection, parent_end: Connection, writer: CaptureWriter, path: str, first_line_no: int
+    conn: Connection,
+    parent_end: Connection,
+    writer: CaptureWriter,
+    feed: Feed,
+    label: str,
+    pack_segments: bool,
 ) -> None:
     # The fork gave this process the parent's reading end too: closed, so that if the parent dies
     # (killed mid-ingest) the next send fails and this process ends, instead of waiting forever
@@ -119,9 +183,10 @@ def _child(
             quarantine: list[Any],
             segment: bytes | None = None,
         ) -> None:
-            # The writer is the slower of the two processes: its event segment is packed here,
-            # unless a cause names a capture the parent has yet to create (it packs that one).
-            if writer.segments and rows and all(type(e[1]) is int for e in edges):
+            # Where the writer is the slower of the two processes (JSONL: parsing is done here), its
+            # event segment is packed here, unless a cause names a capture the parent has yet to
+            # create (it packs that one).
+            if pack_segments and writer.segments and rows and all(type(e[1]) is int for e in edges):
                 # Rows out of seq order make no segment: the parent would not store it either.
                 with contextlib.suppress(SegmentError):
                     conn.send_bytes(_SEGMENT + pack_segment(rows, edges))
@@ -140,15 +205,14 @@ def _child(
         writer._capture_id = capture_ref  # type: ignore[method-assign]
         writer._min_ts = writer._max_ts = None
         writer.summary.reasons = {}
-        with open(path, "rb", buffering=1 << 20) as fh:
-            writer.add_lines(itertools.islice(enumerate(fh, 1), first_line_no - 1, None))
+        feed(writer)
         writer.flush()
         totals = {"min_ts": writer._min_ts, "max_ts": writer._max_ts}
         conn.send_bytes(_DONE + orjson.dumps({**totals, "reasons": writer.summary.reasons}))
     except IngestError as exc:
         conn.send_bytes(_ERROR + str(exc).encode())
     except BaseException:  # everything else reaches the user with its traceback
-        conn.send_bytes(_ERROR + f"{path}: parser failed:\n{traceback.format_exc()}".encode())
+        conn.send_bytes(_ERROR + f"{label} failed:\n{traceback.format_exc()}".encode())
         code = 1
     finally:
         conn.close()

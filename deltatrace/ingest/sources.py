@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -18,7 +19,13 @@ from deltatrace.ingest.catalog import (
     register_capture,
     register_policy,
 )
-from deltatrace.ingest.pipeline import ingest_lines_in_child, use_pipeline
+from deltatrace.ingest.pipeline import (
+    ingest_events_in_child,
+    ingest_lines_in_child,
+    room_for_a_copy,
+    use_pipeline,
+    worth_a_child,
+)
 from deltatrace.ingest.store import bulk_mode
 from deltatrace.ingest.writer import (
     CaptureSummary,
@@ -113,8 +120,12 @@ def ingest_events(
     transform: Transform | None = None,
     offset_kind: str = "line",
     progress: Progress | None = None,
+    in_child: bool = False,
 ) -> CaptureSummary:
-    """Already-decoded events from an adapter (e.g. a FIX log), plus what it quarantined itself."""
+    """Already-decoded events from an adapter (e.g. a FIX log), plus what it quarantined itself.
+
+    ``in_child``: checked in a forked child while this process writes (see pipeline.py), with the
+    same outcome; for many events."""
     capture = get_or_create_capture(incident, header)
     if source and capture.source != source:
         Capture.objects.filter(pk=capture.pk).update(source=source[:500])
@@ -128,11 +139,24 @@ def ingest_events(
         progress=progress,
     )
     with bulk_mode():
+        if in_child and hasattr(os, "fork"):
+            ingest_events_in_child(writer, events, quarantined, source or capture.key)
+            return writer.finish()
         for offset, raw, reason in quarantined:
             writer.quarantine(offset, raw, reason)
         for no, obj in events:
             writer.add_event(no, obj)
         return writer.finish()
+
+
+def _handed_on(events: list[Any]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Numbered events, each slot cleared as its event is handed on: the writer's process frees an
+    event once it has its row, and reuses that memory for the rows (peak 562-570 MB against 655 MB
+    for a 200,000-message log in one process)."""
+    for i in range(len(events)):
+        ev = events[i]
+        events[i] = None
+        yield i + 1, ev
 
 
 def _ingest_fix(
@@ -155,13 +179,17 @@ def _ingest_fix(
         summary = ingest_events(
             incident,
             header_transform(log.header) if header_transform else log.header,
-            enumerate(log.events, 1),
+            _handed_on(log.events),
             [(q["offset"], q["raw"], q["reason"]) for q in log.quarantined],
             source=source,
             strict=strict,
             transform=transform,
             offset_kind="offset",
             progress=progress,
+            # Checking and hashing the events in a second process while this one writes: a
+            # 200,000-message log took 8.1 s in one process (1.1 s read, 3.3 s written, 3.7 s
+            # checked). The child touches every event, so it ends up with a copy of them all.
+            in_child=worth_a_child(len(data)) and room_for_a_copy(),
         )
         del log
         return summary

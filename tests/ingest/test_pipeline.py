@@ -11,8 +11,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from deltatrace.ingest import writer
-from deltatrace.models import Capture, Edge, Event, Incident, QuarantinedLine
+from deltatrace.ingest import pipeline, writer
+from deltatrace.models import Capture, Edge, Event, EventSegment, Incident, QuarantinedLine
+from deltatrace.segments import unpack
 from tests.ingest.conftest import T0, header, tick
 
 pytestmark = pytest.mark.django_db
@@ -169,3 +170,95 @@ def test_a_file_without_a_header_is_parsed_from_its_first_line(tmp_path, setting
     assert summary["accepted"] == 5
     assert list(Event.objects.order_by("seq").values_list("seq", flat=True)) == [1, 2, 3, 4, 5]
     assert Capture.objects.get().key == "md-1"
+
+
+def fix_log(path: Path) -> Path:
+    """A FIX log with order chains, reports, fills, rejects and bad input near anywhere."""
+    from tests.fix.conftest import linked_log
+
+    path.write_bytes(linked_log(300, seed=11))
+    return path
+
+
+def segments(incident: str) -> list[tuple[Any, ...]]:
+    """The incident's event segments read back, causes named by capture key (ids differ)."""
+    names = dict(Capture.objects.filter(incident__name=incident).values_list("pk", "key"))
+    return [
+        (first, last, events, edges, unpack(bytes(data), names))
+        for first, last, events, edges, data in EventSegment.objects.filter(
+            capture__incident__name=incident
+        )
+        .order_by("first_seq")
+        .values_list("first_seq", "last_seq", "events", "edges", "data")
+    ]
+
+
+def test_a_fix_log_checked_in_a_second_process_stores_exactly_what_one_process_stores(
+    tmp_path, settings, monkeypatch
+):
+    monkeypatch.setattr(writer, "BATCH", 7)  # many batches, inherited by the forked checker
+    children = []
+    monkeypatch.setattr(
+        pipeline,
+        "_run_in_child",
+        lambda *args, run=pipeline._run_in_child, **kw: children.append(run(*args, **kw)),
+    )
+    path = fix_log(tmp_path / "dropcopy.log")
+    settings.INGEST_PIPELINE_MIN_BYTES = -1
+    one = ingest(path, "one-process", "--format", "fix")
+    assert not children
+    settings.INGEST_PIPELINE_MIN_BYTES = 0
+    two = ingest(path, "two-processes", "--format", "fix")
+    assert len(children) == 1  # the events were checked in the child
+
+    assert strip_ids(two) == strip_ids(one)
+    assert one["accepted"] > 250 and one["quarantined"] >= 3
+    assert contents("two-processes") == contents("one-process")
+    assert segments("two-processes") == segments("one-process") != []
+
+
+def test_strict_fix_ingest_stops_at_the_same_offset_with_the_same_message(tmp_path, settings):
+    path = fix_log(tmp_path / "dropcopy.log")
+    messages = []
+    for threshold, incident in ((-1, "one-process"), (0, "two-processes")):
+        settings.INGEST_PIPELINE_MIN_BYTES = threshold
+        with pytest.raises(CommandError) as err:
+            ingest(path, incident, "--format", "fix", "--strict")
+        messages.append(str(err.value))
+    assert messages[0] == messages[1]
+    assert "dropcopy.log: offset " in messages[1]
+
+
+def test_a_fix_log_whose_events_would_not_fit_twice_is_checked_in_this_process(
+    tmp_path, settings, monkeypatch
+):
+    from deltatrace.ingest import sources
+
+    settings.INGEST_PIPELINE_MIN_BYTES = 0
+    monkeypatch.setattr(sources, "room_for_a_copy", lambda: False)
+    monkeypatch.setattr(pipeline, "_run_in_child", lambda *a, **k: pytest.fail("forked"))
+    summary = ingest(fix_log(tmp_path / "dropcopy.log"), "inc", "--format", "fix")
+    assert summary["accepted"] > 250
+
+
+@pytest.mark.parametrize(
+    ("rss_kb", "available_kb", "room"),
+    [(400_000, 600_000, True), (400_000, 480_000, False), (400_000, 300_000, False)],
+)
+def test_room_for_a_copy_compares_this_process_with_the_memory_available(
+    monkeypatch, rss_kb: int, available_kb: int, room: bool
+):
+    files = {
+        "/proc/self/status": f"Name:\tpython\nRssAnon:\t{rss_kb} kB\n".encode(),
+        "/proc/meminfo": f"MemTotal: 9 kB\nMemAvailable: {available_kb} kB\n".encode(),
+    }
+    monkeypatch.setattr(pipeline, "open", lambda path, mode: io.BytesIO(files[path]), raising=False)
+    assert pipeline.room_for_a_copy() is room
+
+
+def test_without_proc_no_child_is_risked(monkeypatch):
+    def no_proc(path: str, mode: str) -> io.BytesIO:
+        raise FileNotFoundError(path)
+
+    monkeypatch.setattr(pipeline, "open", no_proc, raising=False)
+    assert pipeline.room_for_a_copy() is False
