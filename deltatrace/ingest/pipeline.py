@@ -23,6 +23,8 @@ import itertools
 import multiprocessing
 import os
 import pickle
+import queue
+import threading
 import traceback
 from collections.abc import Callable, Iterable
 from multiprocessing.connection import Connection
@@ -160,6 +162,39 @@ def _merge_totals(writer: CaptureWriter, totals: dict[str, Any]) -> None:
         writer.summary.reasons[reason] = writer.summary.reasons.get(reason, 0) + n
 
 
+class _Shipper:
+    """Sends the child's messages, in order, from a thread: a send blocks until the parent has
+    read the whole message, which it does only between writes, so without this the child would
+    wait out each write instead of preparing the next batch. Up to ``depth`` messages wait here
+    (a batch is a few MB)."""
+
+    def __init__(self, conn: Connection, depth: int = 2) -> None:
+        self._conn = conn
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="deltatrace-ship", daemon=True)
+        self._thread.start()
+
+    def send(self, msg: bytes) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(msg)
+
+    def close(self) -> None:
+        """Wait until everything queued is sent."""
+        self._queue.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        while (msg := self._queue.get()) is not None:
+            if self._error is not None:
+                continue  # the parent is gone: drain, so that a send never waits forever
+            try:
+                self._conn.send_bytes(msg)
+            except BaseException as exc:  # re-raised in the sending thread
+                self._error = exc
+
+
 def _child(
     conn: Connection,
     parent_end: Connection,
@@ -173,6 +208,7 @@ def _child(
     # for a reader that is itself.
     parent_end.close()
     code = 0
+    ship = _Shipper(conn)
     try:
         known = writer._capture_ids
 
@@ -189,12 +225,12 @@ def _child(
             if pack_segments and writer.segments and rows and all(type(e[1]) is int for e in edges):
                 # Rows out of seq order make no segment: the parent would not store it either.
                 with contextlib.suppress(SegmentError):
-                    conn.send_bytes(_SEGMENT + pack_segment(rows, edges))
+                    ship.send(_SEGMENT + pack_segment(rows, edges))
             batch = [rows, lines, edges, quarantine]
             try:
-                conn.send_bytes(_BATCH + orjson.dumps(batch))
+                ship.send(_BATCH + orjson.dumps(batch))
             except (TypeError, orjson.JSONEncodeError):  # e.g. a lone surrogate: pickle copes
-                conn.send_bytes(_PICKLED + pickle.dumps(batch, protocol=5))
+                ship.send(_PICKLED + pickle.dumps(batch, protocol=5))
 
         # Instance attributes shadow the methods: same buffering, shipped instead of written.
         writer._write_batch = send_batch  # type: ignore[method-assign]
@@ -208,12 +244,15 @@ def _child(
         feed(writer)
         writer.flush()
         totals = {"min_ts": writer._min_ts, "max_ts": writer._max_ts}
-        conn.send_bytes(_DONE + orjson.dumps({**totals, "reasons": writer.summary.reasons}))
+        ship.send(_DONE + orjson.dumps({**totals, "reasons": writer.summary.reasons}))
     except IngestError as exc:
-        conn.send_bytes(_ERROR + str(exc).encode())
+        with contextlib.suppress(BaseException):  # the parent may be gone: nobody to tell
+            ship.send(_ERROR + str(exc).encode())
     except BaseException:  # everything else reaches the user with its traceback
-        conn.send_bytes(_ERROR + f"{label} failed:\n{traceback.format_exc()}".encode())
+        with contextlib.suppress(BaseException):
+            ship.send(_ERROR + f"{label} failed:\n{traceback.format_exc()}".encode())
         code = 1
     finally:
+        ship.close()
         conn.close()
         os._exit(code)

@@ -262,3 +262,28 @@ def test_without_proc_no_child_is_risked(monkeypatch):
 
     monkeypatch.setattr(pipeline, "open", no_proc, raising=False)
     assert pipeline.room_for_a_copy() is False
+
+
+def test_the_child_ships_batches_in_order_without_waiting_for_each_to_be_read():
+    import multiprocessing
+
+    recv, send = multiprocessing.Pipe(duplex=False)
+    ship = pipeline._Shipper(send, depth=2)
+    big = [bytes([i]) * (1 << 20) for i in range(3)]  # each more than a pipe holds
+    for msg in big[:2]:
+        ship.send(msg)  # returns although nobody has read anything yet
+    ship.send(big[2])  # the third waits for room in the queue, not for the reader
+    assert [recv.recv_bytes() for _ in big] == big
+    ship.close()
+
+
+def test_a_shipper_whose_reader_is_gone_raises_instead_of_waiting_forever():
+    import multiprocessing
+
+    recv, send = multiprocessing.Pipe(duplex=False)
+    recv.close()
+    ship = pipeline._Shipper(send, depth=1)
+    with pytest.raises(OSError):
+        for _ in range(100):
+            ship.send(b"x" * 1000)
+    ship.close()
