@@ -287,3 +287,21 @@ def test_a_shipper_whose_reader_is_gone_raises_instead_of_waiting_forever():
         for _ in range(100):
             ship.send(b"x" * 1000)
     ship.close()
+
+
+def test_text_of_any_kind_crosses_to_the_writer_unchanged(tmp_path, settings):
+    path = tmp_path / "gw-1.jsonl"
+    odd = 'café ☃ 𝄞 \u0000 \\ " \u2028 end'
+    events = [
+        tick(1, payload={"note": odd, "bid": "1"}, raw=f"8=FIX.4.4\x0158={odd}\x01"),
+        tick(2, keys={"symbol": "ÄCME"}),
+    ]
+    path.write_text("\n".join(json.dumps(e) for e in events) + "\n", encoding="utf-8")
+    settings.INGEST_PIPELINE_MIN_BYTES = -1
+    ingest(path, "one-process", "--policy", "none")
+    settings.INGEST_PIPELINE_MIN_BYTES = 0
+    ingest(path, "two-processes", "--policy", "none")
+    assert contents("two-processes") == contents("one-process")
+    stored = Event.objects.filter(incident__name="two-processes").order_by("seq")
+    assert json.loads(stored[0].payload)["note"] == odd and stored[0].raw.endswith(f"{odd}\x01")
+    assert stored[1].symbol == "ÄCME"
