@@ -6,9 +6,10 @@ big regular JSONL file, or the events of a big FIX log, a forked child runs the 
 `CaptureWriter` event by event — the same checks, quarantine reasons, inferred links and batch
 boundaries — but instead of writing a batch it ships it to the parent, which writes it with the same
 `_write_batch` in the same order. (A FIX log is read first, in this process: its header, which names
-the capture, comes from the whole log; the child inherits the events without a copy.) The database is only
-ever touched by the parent: the child never uses the connection it inherited, and leaves with
-`os._exit` so nothing of it is closed or flushed twice.
+the capture, comes from the whole log; the child inherits the events, copy-on-write, which is why
+it is only forked with memory to spare: see `room_for_a_copy`.) The database is only ever touched
+by the parent: the child never uses the connection it inherited, and leaves with `os._exit` so
+nothing of it is closed or flushed twice.
 
 Batches travel as ``marshal`` (the same interpreter on both ends of a fork; the rows are plain
 tuples of ints, strings and None): the parent, the busier side, reads a batch four times faster
