@@ -136,6 +136,8 @@ def parse_header(obj: dict[str, Any], default_capture: str) -> Header:
     for name in ("clock", "strategy", "meta"):
         if not isinstance(obj.get(name, {}), dict):
             raise BadLine(f"header {name!r} must be an object")
+    if _has_nul(obj):
+        raise BadLine(f"header {_NUL_TEXT}")
     return Header(
         capture=capture,
         host=obj.get("host", "") or capture,
@@ -144,6 +146,22 @@ def parse_header(obj: dict[str, Any], default_capture: str) -> Header:
         strategy=obj.get("strategy", {}),
         meta=obj.get("meta", {}),
     )
+
+
+# PostgreSQL stores no NUL character in text (nor in jsonb), so none is admitted on any backend: the
+# same capture gives the same outcome wherever it is ingested.
+_NUL_TEXT = "contains a NUL character (U+0000), which cannot be stored"
+
+
+def _has_nul(value: Any) -> bool:
+    """Whether a NUL character occurs anywhere in a decoded JSON value (keys included)."""
+    if type(value) is str:
+        return "\x00" in value
+    if type(value) is dict:
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if type(value) is list:
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 class Parent(NamedTuple):
@@ -225,6 +243,10 @@ def normalize_event(
     lane = get("lane") or DEFAULT_LANES[kind]
     if type(lane) is not str or len(lane) > 50:
         raise BadLine("lane must be a string of at most 50 characters")
+    if "\x00" in host:
+        raise BadLine(f"host {_NUL_TEXT}")
+    if "\x00" in lane:
+        raise BadLine(f"lane {_NUL_TEXT}")
     keys = get("keys") or {}
     if type(keys) is not dict:
         raise BadLine("keys must be an object")
@@ -234,6 +256,8 @@ def normalize_event(
             raise BadLine(f"unknown correlation key {k!r}")
         if type(v) is not str or len(v) > 100:
             raise BadLine(f"correlation key {k!r} must be a string of at most 100 characters")
+        if "\x00" in v:
+            raise BadLine(f"correlation key {k!r} {_NUL_TEXT}")
         empty = empty or not v
     if empty:
         # An empty key is no key: stored rows cannot tell them apart, so neither may the digest.
@@ -244,8 +268,8 @@ def normalize_event(
     elif type(payload) is not dict:
         raise BadLine("payload must be an object")
     raw = get("raw")
-    if raw is not None and type(raw) is not str:
-        raise BadLine("raw must be a string")
+    if raw is not None and (type(raw) is not str or "\x00" in raw):
+        raise BadLine("raw must be a string" if type(raw) is not str else f"raw {_NUL_TEXT}")
     parents_in = get("parents")
     if not parents_in:
         parents: list[Parent] = []
@@ -312,6 +336,8 @@ def _parents(parents_in: Any, seq: int, capture: str | None) -> list[Parent]:
                 raise BadLine(f"unknown parent seq {p['seq']} (must precede seq {seq})")
         elif type(pcap) is not str:
             raise BadLine("parent capture must be a string")
+        elif "\x00" in pcap:
+            raise BadLine(f"parent capture {_NUL_TEXT}")
         parents.append(Parent(pcap, p["seq"], pkind))
     if len(parents) > 1:
         parents = sorted(set(parents), key=lambda p: (p.capture or "", p.seq, p.kind))

@@ -167,6 +167,9 @@ class CaptureWriter:
             raise IngestError(
                 f"{self.capture.source or self.capture.key}: {self.offset_kind} {line_no}: {reason}"
             )
+        if "\x00" in raw or "\x00" in reason:
+            # PostgreSQL text holds no NUL: shown as \x00, as undecodable bytes are (\xNN).
+            raw, reason = raw.replace("\x00", "\\x00"), reason.replace("\x00", "\\x00")
         self._quarantine.append(
             (self.incident.pk, self.capture.pk, line_no, self.offset_kind, raw, reason[:300])
         )

@@ -55,6 +55,22 @@ def test_ingest_format_fix_loads_events_and_quarantine(corpus_files, tmp_path) -
 
 
 @pytest.mark.django_db
+def test_a_nul_byte_in_a_fix_log_is_quarantined_and_the_rest_ingested(
+    corpus_files, tmp_path
+) -> None:
+    from deltatrace.ingest import ingest_paths
+    from deltatrace.models import Event, QuarantinedLine
+
+    path = next(p for p in corpus_files if p.name == "quickfix-fix42.log")
+    bad = tmp_path / "bad.log"
+    bad.write_bytes(b"noise\x00from the line\n" + path.read_bytes())
+    summary = ingest_paths([str(bad)], incident="fix-nul", fmt="fix")
+    assert (summary["accepted"], summary["quarantined"]) == (21, 1)
+    assert Event.objects.count() == 21
+    assert QuarantinedLine.objects.get().raw.startswith("noise\\x00from the line")
+
+
+@pytest.mark.django_db
 def test_the_ingest_summary_of_a_fix_log_speaks_of_events_and_byte_offsets(
     corpus_files, tmp_path
 ) -> None:

@@ -260,3 +260,39 @@ def test_governance_events_months_later_do_not_stretch_the_incident_window(write
     incident.refresh_from_db()
     assert (incident.start_ns, incident.end_ns) == window
     assert incident.event_count == 3
+
+
+def test_a_nul_character_is_quarantined_with_the_reason_on_every_database(write_jsonl):
+    # PostgreSQL stores no NUL in text: the same capture gives the same outcome on SQLite.
+    lines = [
+        header(),
+        tick(1, payload={"note": "a\u0000b"}),  # inside the payload's JSON text it is escaped
+        tick(2, raw="8=FIX.4.4\x0155=a\u0000b\x01"),
+        tick(3, host="gw\u00001"),
+        tick(4, keys={"symbol": "AC\u0000ME"}),
+        b'{"seq": 5, "kind": "MDTick", "ts_ns": 1, "\x00": 1}',  # a NUL byte: not JSON at all
+        tick(6),
+    ]
+    summary = ingest(write_jsonl("gw.jsonl", lines))
+    assert (summary["accepted"], summary["quarantined"]) == (2, 4)
+    assert json.loads(Event.objects.get(seq=1).payload) == {"note": "a\u0000b"}
+    reasons = dict(QuarantinedLine.objects.values_list("line_no", "reason"))
+    assert reasons[3] == "raw contains a NUL character (U+0000), which cannot be stored"
+    assert reasons[4] == "host contains a NUL character (U+0000), which cannot be stored"
+    assert reasons[5].startswith("correlation key 'symbol' contains a NUL character")
+    assert reasons[6].startswith("invalid JSON")
+    # Kept as text that says where the NUL was, as undecodable bytes are shown (\xNN).
+    assert (
+        QuarantinedLine.objects.get(line_no=6).raw
+        == '{"seq": 5, "kind": "MDTick", "ts_ns": 1, "\\x00": 1}'
+    )
+
+
+def test_a_header_with_a_nul_character_is_rejected_with_the_reason(write_jsonl):
+    bad = header()
+    bad["meta"] = {"note": "x\u0000y"}
+    summary = ingest(write_jsonl("gw.jsonl", [bad, tick(1)]))
+    assert summary["quarantined"] == 1
+    assert QuarantinedLine.objects.get().reason.endswith(
+        "header contains a NUL character (U+0000), which cannot be stored"
+    )
