@@ -295,7 +295,12 @@ def normalize_event(
         "payload": _Fragment(payload_bytes),
         "raw": raw,
     }
-    digest = _sha256(_dumps(canonical, option=_SORTED)).hexdigest()
+    try:
+        digest = _sha256(_dumps(canonical, option=_SORTED)).hexdigest()
+    except (
+        TypeError
+    ) as exc:  # a lone surrogate in a string (Python's json, behind the API, allows it)
+        raise BadLine(f"event cannot be canonicalised: {exc}") from None
     return _tuple_new(
         Normalized,
         (

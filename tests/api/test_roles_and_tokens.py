@@ -111,6 +111,19 @@ def test_a_live_batch_is_idempotent_and_quarantines_bad_events(client_as, incide
     assert again.json() == {"accepted": 0, "duplicates": 1, "quarantined": 1}
 
 
+def test_a_live_event_with_a_lone_surrogate_or_a_nul_is_quarantined_not_a_server_error(
+    client_as, incident
+):
+    feed = _feed(incident)
+    url = f"/api/captures/{feed.pk}/events/"
+    # Python's json decodes these escapes; neither string can be canonicalised or stored as text.
+    body = '[{"seq": 8, "kind": "MDTick", "ts_ns": 1, "keys": {"symbol": "\\ud800"}},'
+    body += ' {"seq": 9, "kind": "MDTick", "ts_ns": 1, "raw": "a\\u0000b"}]'
+    resp = client_as("compliance").post(url, body, content_type="application/json")
+    assert resp.status_code == 200
+    assert resp.json() == {"accepted": 0, "duplicates": 0, "quarantined": 2}
+
+
 def test_a_malformed_batch_body_gets_a_clear_400(client_as, incident):
     feed = _feed(incident)
     resp = client_as("compliance").post(

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deltatrace.capture_format import KEY_FIELDS, Parent, normalize_event, row_digest
+from deltatrace.capture_format import KEY_FIELDS, BadLine, Parent, normalize_event, row_digest
 from deltatrace.ingest import capture_digest
 from deltatrace.models import Capture, Event, QuarantinedLine
 from tests.ingest.conftest import T0, header, tick
@@ -64,8 +64,9 @@ def test_the_capture_digest_is_that_of_the_stored_rows_however_they_arrived(writ
 
 
 _text = st.text(max_size=8)
-# Text stored in its own column: anything but NUL, which no database keeps in text (test_ingest.py).
-_no_nul = st.characters(blacklist_characters="\x00")
+# Text stored in its own column: valid Unicode but NUL, which no database keeps in text
+# (test_ingest.py); lone surrogates are refused too (below).
+_no_nul = st.characters(codec="utf-8", blacklist_characters="\x00")
 _column_text = st.text(_no_nul, max_size=8)
 _event = st.fixed_dictionaries(
     {"seq": st.integers(10, 2**40), "kind": st.sampled_from(["MDTick", "Order", "Fill"])},
@@ -124,3 +125,13 @@ def test_an_events_digest_can_be_recomputed_from_its_stored_row(event):
     }
     parents = [Parent(p.capture, p.seq, p.kind) for p in reversed(ev.parents)]
     assert row_digest(row, parents) == ev.digest
+
+
+@pytest.mark.parametrize("field", ["host", "lane", "raw", "keys"])
+def test_a_lone_surrogate_outside_the_payload_is_a_bad_line_not_a_crash(field):
+    # Python's json module (behind the API) decodes "\\ud800" to a lone surrogate; orjson cannot
+    # write it, so the event is refused with the reason rather than failing the request.
+    event = {"seq": 1, "kind": "MDTick", "ts_ns": T0}
+    event[field] = {"symbol": "\ud800"} if field == "keys" else "\ud800"
+    with pytest.raises(BadLine, match="cannot be canonicalised"):
+        normalize_event(event, "gw-1", None, "gw-1")
