@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -139,7 +138,7 @@ def ingest_events(
         progress=progress,
     )
     with bulk_mode():
-        if in_child and hasattr(os, "fork"):
+        if in_child:
             ingest_events_in_child(writer, events, quarantined, source or capture.key)
             return writer.finish()
         for offset, raw, reason in quarantined:

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import gc
+from pathlib import Path
 
 import pytest
 
 from adapters.fix.log import capture_key, read_fix_log
 from tests.gcwatch import collections_during
+
+
+def _damaged(
+    corpus_files: list[Path], tmp_path: Path, before: bytes = b"", after: bytes = b"garbage line\n"
+) -> Path:
+    """The QuickFIX 4.2 corpus log (21 valid messages) with garbage before or after it."""
+    path = next(p for p in corpus_files if p.name == "quickfix-fix42.log")
+    bad = tmp_path / "bad.log"
+    bad.write_bytes(before + path.read_bytes() + after)
+    return bad
 
 
 def test_each_corpus_log_reads_completely(corpus_files) -> None:
@@ -47,9 +58,7 @@ def test_capture_key_comes_from_the_file_name() -> None:
 def test_ingest_format_fix_loads_events_and_quarantine(corpus_files, tmp_path) -> None:
     from deltatrace.ingest import ingest_paths
 
-    path = next(p for p in corpus_files if p.name == "quickfix-fix42.log")
-    bad = tmp_path / "bad.log"
-    bad.write_bytes(path.read_bytes() + b"garbage line\n")
+    bad = _damaged(corpus_files, tmp_path)
     summary = ingest_paths([str(bad)], incident="fix-test", fmt="fix")
     assert summary["accepted"] == 21 and summary["quarantined"] == 1
 
@@ -61,9 +70,7 @@ def test_a_nul_byte_in_a_fix_log_is_quarantined_and_the_rest_ingested(
     from deltatrace.ingest import ingest_paths
     from deltatrace.models import Event, QuarantinedLine
 
-    path = next(p for p in corpus_files if p.name == "quickfix-fix42.log")
-    bad = tmp_path / "bad.log"
-    bad.write_bytes(b"noise\x00from the line\n" + path.read_bytes())
+    bad = _damaged(corpus_files, tmp_path, before=b"noise\x00from the line\n", after=b"")
     summary = ingest_paths([str(bad)], incident="fix-nul", fmt="fix")
     assert (summary["accepted"], summary["quarantined"]) == (21, 1)
     assert Event.objects.count() == 21
@@ -78,9 +85,7 @@ def test_the_ingest_summary_of_a_fix_log_speaks_of_events_and_byte_offsets(
 
     from django.core.management import call_command
 
-    path = next(p for p in corpus_files if p.name == "quickfix-fix42.log")
-    bad = tmp_path / "bad.log"
-    bad.write_bytes(path.read_bytes() + b"garbage line\n")
+    bad = _damaged(corpus_files, tmp_path)
     out = StringIO()
     call_command("ingest", str(bad), "--format", "fix", "--incident", "fix-words", stdout=out)
     text = out.getvalue()
@@ -125,9 +130,7 @@ def test_ingest_format_fix_never_traverses_its_events_and_leaves_the_collector_o
 def test_a_failed_fix_ingest_leaves_the_collector_on(corpus_files, tmp_path) -> None:
     from deltatrace.ingest import IngestError, ingest_paths
 
-    path = next(p for p in corpus_files if p.name == "quickfix-fix42.log")
-    bad = tmp_path / "bad.log"
-    bad.write_bytes(path.read_bytes() + b"garbage line\n")
+    bad = _damaged(corpus_files, tmp_path)
     with pytest.raises(IngestError):
         ingest_paths([str(bad)], incident="fix-strict", fmt="fix", strict=True)
     assert gc.isenabled()
