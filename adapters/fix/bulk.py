@@ -7,7 +7,7 @@ where the interpreter's loop paid for argument parsing, tuple unpacking and byte
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from adapters.fix.framing import Frame, quarantine
 from adapters.fix.mapping import FixNormalizer
@@ -40,17 +40,33 @@ def normalize_frames(
     """Map frames in order onto ``events``; unmappable ones go to ``quarantined``. Returns how
     many messages became events."""
     messages = 0
-    for offset, _, msg, flat, shape, text, direction, log_ts in frames:
+    for offset, _, msg, values, shape, text, direction, log_ts in frames:
         recv: int | None = None
         if log_ts is not None and direction != "out":
             recv = recv_ts_ns(log_ts) if log_ts[8:9] == b"-" else log_ts_ns(log_ts)
         try:
-            events.extend(norm.normalize_text(flat, shape, text, recv, direction, msg))
+            events.extend(norm.normalize_values(values, shape, text, recv, direction, msg))
         except FixMappingError as exc:
             quarantined.append(quarantine(offset, msg, str(exc)))
             continue
         messages += 1
     return messages
+
+
+# Shape -> where its SenderCompID(49) and TargetCompID(56) values are (a repeated tag's last; -1:
+# absent). Final: a C static when compiled.
+_COMP_ID_AT: Final[dict[str, tuple[int, int]]] = {}
+
+
+def _comp_id_at(shape: str) -> tuple[int, int]:
+    at = _COMP_ID_AT.get(shape)
+    if at is None:
+        last = {t: i for i, t in enumerate(shape.split("\x01"))}
+        at = (last.get("49", -1), last.get("56", -1))
+        if len(_COMP_ID_AT) > 10_000:
+            _COMP_ID_AT.clear()
+        _COMP_ID_AT[shape] = at
+    return at
 
 
 def comp_id_votes(frames: list[Frame]) -> dict[str, int]:
@@ -61,10 +77,9 @@ def comp_id_votes(frames: list[Frame]) -> dict[str, int]:
         direction = fr.direction
         if direction is None:
             continue
-        flat = fr.flat
-        tags = flat[-2::-2]  # reversed, so index() finds a repeated tag's last value
-        tag = "49" if direction == "out" else "56"
-        if tag in tags:
-            comp_id = flat[-1 - 2 * tags.index(tag)]
+        sender_at, target_at = _comp_id_at(fr.shape)
+        at = sender_at if direction == "out" else target_at
+        if at >= 0:
+            comp_id = fr.values[at]
             votes[comp_id] = votes.get(comp_id, 0) + 1
     return votes

@@ -90,6 +90,26 @@ def split_text(msg: bytes) -> tuple[dict[str, str], list[str], str]:
     return dict(zip(it, it, strict=True)), tflat, msg.decode("utf-8", "backslashreplace")
 
 
+def split_values(text: str) -> tuple[list[str], str] | None:
+    """One message's values in order and its shape (its tags joined by SOH), when the text is whole
+    ``tag=value<SOH>`` fields, tag and value non-empty and free of '=' and SOH, and one byte per
+    character (nothing above U+00FF); otherwise None. Tags are not checked further.
+
+    The reference for ``adapters/fix/_splitc.c``, which the framer uses where it is built (the two
+    give the same results: tests/fix/test_split.py); this runs where it is not."""
+    if not text.endswith("\x01") or max(text) > "\xff":
+        return None
+    values: list[str] = []
+    tags: list[str] = []
+    for field in text[:-1].split("\x01"):
+        tag, eq, value = field.partition("=")
+        if not (tag and eq and value) or "=" in value:
+            return None
+        tags.append(tag)
+        values.append(value)
+    return values, "\x01".join(tags)
+
+
 def _split_careful(msg: bytes) -> list[tuple[int, bytes]]:
     """Field by field, honouring raw data fields (whose values may hold SOH), with precise errors."""
     pairs: list[tuple[int, bytes]] = []

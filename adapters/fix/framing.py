@@ -6,10 +6,11 @@ against CheckSum(10) (computed over the SOH form) and split with ``bytes.split``
 valid message or a recognised engine log prefix is quarantined with its byte offset, its bytes and a
 precise reason; framing always resumes at the next message.
 
-Speed: one scan of the whole file shows whether '=' and SOH strictly alternate everywhere. When they
-do, each SOH message is decoded once and split once as text, and the per-message checks (numeric
-tags, no raw data fields, required header) are cached per tag shape; QuickFIX-style lines are
-matched prefix and header in one regex. Other input takes the careful path, with identical results.
+Speed: each SOH message is decoded once and split once into its values and its shape (its tags
+joined by SOH) by ``split_values``, a small C function (``_splitc.c``) where it is built; the
+per-message checks (numeric tags, no raw data fields, required header) are cached per shape, and
+QuickFIX-style line heads are read byte by byte. Anything else takes the careful path, with
+identical results.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from typing import Final, NamedTuple
 from zlib import adler32
 
 from adapters.fix.fields import (
-    NOT_SEPARATOR,
     RAW_LEN_TEXT,
     SOH,
     FramingError,
@@ -27,6 +27,11 @@ from adapters.fix.fields import (
     split_fields,
     split_text,
 )
+
+try:  # the C splitter, where it was built (and DELTATRACE_PURE_PYTHON is not set: deltatrace/accel)
+    from adapters.fix._splitc import split_values
+except ImportError:
+    from adapters.fix.fields import split_values
 
 REQUIRED_HEADER = (8, 9, 35, 49, 56, 34, 52)
 HEADER_NAMES = {
@@ -78,8 +83,8 @@ class Frame(NamedTuple):
     offset: int  # byte offset of its 8= in the input
     begin_string: str
     msg: bytes  # the message in SOH form
-    flat: list[str]  # tag, value, tag, value, ... in message order (canonical tag text)
-    shape: str  # its tags joined by SOH: messages of one shape share a field plan
+    values: list[str]  # its values in message order
+    shape: str  # its tags joined by SOH (canonical tag text): one shape, one field plan
     text: str  # the message decoded once (non-UTF-8 bytes backslash-escaped)
     direction: str | None  # "in" / "out" from the engine's log prefix, if any
     log_ts: bytes | None  # the log prefix's timestamp text, if any
@@ -87,7 +92,7 @@ class Frame(NamedTuple):
     @property
     def tags(self) -> dict[str, str]:
         """Tag text → value text (a repeated tag keeps its last value)."""
-        return dict(zip(self.flat[0::2], self.flat[1::2], strict=True))
+        return dict(zip(self.shape.split("\x01"), self.values, strict=True))
 
     @property
     def fields(self) -> list[tuple[int, bytes]]:
@@ -113,10 +118,9 @@ def _is_start(data: bytes, s: int) -> bool:
 _SHAPES: Final[dict[str, bool]] = {}
 
 
-def _shape_ok(shape: str, flat: list[str]) -> bool:
-    tags = flat[0::2]
-    # Empty tags and tags with a leading zero (whose canonical text differs) are checked here, per
-    # shape, rather than by scanning the whole input for SOH '=' and SOH '0' (see _clean_soh).
+def _shape_ok(shape: str) -> bool:
+    tags = shape.split("\x01")
+    # Tags with a leading zero (whose canonical text differs) are checked here, once per shape.
     ok = (
         shape.replace("\x01", "").isdigit()
         and shape.isascii()
@@ -131,20 +135,6 @@ def _shape_ok(shape: str, flat: list[str]) -> bool:
         _SHAPES.clear()
     _SHAPES[shape] = ok
     return ok
-
-
-def _clean_soh(data: bytes) -> bool:
-    """True when no SOH message in ``data`` can need the careful split for its values.
-
-    '=' and SOH alternate strictly over the whole input, with no empty value. Each message starts
-    with '8=' and ends with SOH, so its own separators then alternate too and a plain split of it is
-    exact. Its tags (none empty, no leading zero) are checked once per shape by ``_shape_ok``: each
-    full scan of the input for a two-byte pattern costs as much as framing a tenth of it.
-    """
-    seps = data.translate(None, NOT_SEPARATOR)
-    half, odd = divmod(len(seps), 2)
-    # rfind rather than `in`: with '=' every few bytes, the reverse search measured ~2x faster.
-    return not odd and seps == b"=\x01" * half and data.rfind(b"=\x01") < 0
 
 
 def _soh_head(data: bytes, pos: int) -> tuple[int, int, int, int]:
@@ -226,28 +216,22 @@ class Framer:
         direction: str | None
         if stop is None:
             stop = n
-        # The clean check covers [start, stop): a message running past stop takes the careful path.
-        clean = _clean_soh(data if start == 0 and stop == n else data[start:stop])
         pos = start
         while pos < stop:
-            if clean:
-                # The usual case, read without a regular expression; a line whose BodyLength
-                # does not land on its CheckSum goes the general way below.
-                s, begin_len, digits, length = _soh_head(data, pos)
-                if s >= 0:
-                    end_body = s + begin_len + digits + 6 + length
-                    cs_end = end_body + 7
-                    if (
-                        data.startswith(b"\x0110=", end_body - 1)
-                        and data[cs_end - 1 : cs_end] == SOH
-                    ):
-                        # As the matched head below would go: framed, or checked the careful way.
-                        msg, log_ts = data[s:cs_end], data[pos + 1 : s - 3]
-                        if not (cs_end <= stop and self._add_clean(s, msg, None, log_ts)):
-                            begin = data[s + 2 : s + 2 + begin_len]
-                            self._verify(s, msg, msg, begin, None, log_ts)
-                        pos = cs_end
-                        continue
+            # The usual case, read without a regular expression; a line whose BodyLength does not
+            # land on its CheckSum goes the general way below.
+            s, begin_len, digits, length = _soh_head(data, pos)
+            if s >= 0:
+                end_body = s + begin_len + digits + 6 + length
+                cs_end = end_body + 7
+                if data.startswith(b"\x0110=", end_body - 1) and data[cs_end - 1 : cs_end] == SOH:
+                    # As the matched head below would go: framed, or checked the careful way.
+                    msg, log_ts = data[s:cs_end], data[pos + 1 : s - 3]
+                    if not self._add_clean(s, msg, None, log_ts):
+                        begin = data[s + 2 : s + 2 + begin_len]
+                        self._verify(s, msg, msg, begin, None, log_ts)
+                    pos = cs_end
+                    continue
             # The usual case in one match: a newline, a QuickFIX-style prefix and the next header.
             m = quickfix_head(data, pos)
             if m is not None:
@@ -276,11 +260,10 @@ class Framer:
                     pos = self._bad_head(s)
                     continue
                 _, begin, delim, body_len = m.groups()
-            if clean and delim == SOH:
-                # Fast path: separators known to alternate file-wide, so one decode and one split
-                # per message; the shape check (tags, raw data, header) is cached per shape.
-                # The body starts after "8=<begin><SOH>9=<digits><SOH>" (m.end()), and BodyLength
-                # is 1 to 8 ASCII digits: both without a call into the interpreter.
+            if delim == SOH:
+                # Fast path: one decode and one split per message (see _add_clean). The body
+                # starts after "8=<begin><SOH>9=<digits><SOH>" (m.end()), and BodyLength is 1 to 8
+                # ASCII digits: both without a call into the interpreter.
                 length = 0
                 for i in range(len(body_len)):
                     length = length * 10 + body_len[i] - 48
@@ -291,11 +274,9 @@ class Framer:
                     and data[cs_end - 1 : cs_end] == SOH
                 ):
                     msg = data[s:cs_end]
-                    if cs_end <= stop and self._add_clean(s, msg, direction, log_ts):
-                        pos = cs_end
-                        continue
+                    if not self._add_clean(s, msg, direction, log_ts):
+                        self._verify(s, msg, msg, begin, direction, log_ts)
                     pos = cs_end
-                    self._verify(s, msg, msg, begin, direction, log_ts)
                     continue
             if delim == b"^A":
                 pos = self._caret_message(s, m, direction, log_ts)
@@ -325,8 +306,9 @@ class Framer:
         return self
 
     def _add_clean(self, s: int, msg: bytes, direction: str | None, log_ts: bytes | None) -> bool:
-        """Frame ``msg`` (SOH form, from a clean stretch: see _clean_soh) if its CheckSum holds,
-        it is UTF-8 and its shape is plain; False sends it the careful way (_verify)."""
+        """Frame ``msg`` (SOH form) if its CheckSum holds, it is UTF-8, its fields split plainly
+        (``split_values``) and its shape is plain; False sends it the careful way (_verify), which
+        frames every message this frames exactly as this does."""
         trailer = _TRAILERS.get(msg[-4:-1])  # (declared CheckSum, trailer byte sum)
         if trailer is None:
             return False
@@ -344,17 +326,18 @@ class Framer:
             return False
         # One decode and one split per message; the shape check (tags, raw data, header) is
         # cached per shape.
-        flat = text.replace("=", "\x01").split("\x01")
-        flat.pop()  # the empty string after the last SOH
-        shape = "\x01".join(flat[0::2])
+        split = split_values(text)
+        if split is None:
+            return False
+        values, shape = split
         ok = _SHAPES.get(shape)
         if ok is None:
-            ok = _shape_ok(shape, flat)
+            ok = _shape_ok(shape)
         if not ok:
             return False
-        self.begin_strings.add(flat[1])
+        self.begin_strings.add(values[0])
         self.frames.append(
-            _new_tuple(Frame, (s, flat[1], msg, flat, shape, text, direction, log_ts))
+            _new_tuple(Frame, (s, values[0], msg, values, shape, text, direction, log_ts))
         )
         return True
 
@@ -400,7 +383,7 @@ class Framer:
         bs = _BEGIN_TEXT.get(begin) or begin.decode()
         self.begin_strings.add(bs)
         shape = "\x01".join(flat[0::2])
-        self.frames.append(Frame(s, bs, msg, flat, shape, text, direction, log_ts))
+        self.frames.append(Frame(s, bs, msg, flat[1::2], shape, text, direction, log_ts))
 
     def _caret_message(
         self, s: int, m: re.Match[bytes], direction: str | None, log_ts: bytes | None
