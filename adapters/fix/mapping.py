@@ -191,8 +191,8 @@ class FixNormalizer:
         # quantities, MDReqID, account (see _share). Shared objects keep the events smaller, and
         # marshal (a worker's hand-over) writes and reads each one once as a back-reference
         # rather than a fresh object per event.
-        self._shared: dict[str, Any] = {}
-        self._qtys: dict[str, Any] = {}
+        self._shared: dict[str, str] = {}
+        self._qtys: dict[str, int | str] = {}
         # Record mode (a later chunk of a log, normalised in a worker): order links depend on every
         # earlier message, so they are recorded here and resolved by ``replay`` in the parent.
         self.ops: list[tuple[Any, ...]] | None = [] if record else None
@@ -330,7 +330,7 @@ class FixNormalizer:
 
     def _share(self, value: str) -> str:
         """The one shared str for a value of a low-cardinality field (CompID, symbol, price...)."""
-        known: str | None = self._shared.get(value)
+        known = self._shared.get(value)
         if known is not None:
             return known
         if len(self._shared) >= _SHARED_MAX:  # bounded: a log of unique values starts it afresh
@@ -342,7 +342,7 @@ class FixNormalizer:
         """``_qty`` of a quantity, one object per distinct text (quantities repeat: round lots)."""
         known = self._qtys.get(value)
         if known is not None:
-            return known  # type: ignore[no-any-return]
+            return known
         if len(self._qtys) >= _SHARED_MAX:
             self._qtys.clear()
         q = self._qtys[value] = _qty(value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from adapters.fix.bench import as_log, corpus
 from adapters.fix.framing import frame_log
 from adapters.fix.log import read_fix_log
 from adapters.fix.mapping import FixNormalizer
@@ -265,3 +266,27 @@ def test_non_utf8_values_are_escaped_not_fatal() -> None:
         [(35, b"5"), (49, b"A"), (52, b"20250101-12:00:00"), (58, b"caf\xe9")], b"x"
     )
     assert ev["payload"]["text"] == "caf\\xe9" and ev["seq"] == 1
+
+
+def test_repeated_values_are_kept_once_per_value() -> None:
+    # Symbols, prices and quantities repeat all day: the events share one object per value, which
+    # keeps a large log's events ~10% smaller (and a worker's hand-over shorter).
+    log = read_fix_log(as_log(corpus(600, seed=4)), "m.log")
+    for values in (
+        [e["keys"]["symbol"] for e in log.events if "symbol" in e["keys"]],
+        [
+            e["payload"]["price"]
+            for e in log.events
+            if e["kind"] == "Order" and e["payload"]["price"]
+        ],
+        [e["payload"]["qty"] for e in log.events if e["kind"] == "Order"],
+    ):
+        assert len(values) > 50
+        assert len({id(v) for v in values}) == len(set(values))
+
+
+def test_more_distinct_values_than_the_share_cache_holds_all_map_exactly() -> None:
+    norm = FixNormalizer("c", "HOST")
+    values = [f"{i}.25" for i in range(70_000)]  # past the cache's bound: it starts afresh
+    assert [norm._share(v) for v in values] == values
+    assert [norm._shared_qty(str(i)) for i in range(70_000)] == list(range(70_000))
