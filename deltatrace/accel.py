@@ -97,13 +97,13 @@ def stale_sources(root: str) -> list[str]:
     listings: dict[str, list[str]] = {}  # folder -> its files, listed once
     for name in COMPILED + NATIVE:
         folder, leaf = os.path.split(source_path(name, root))
+        prefix = leaf[:-3] + "."  # "sim." matches sim.cpython-311-x86_64-linux-gnu.so
         if name in NATIVE:
-            leaf = leaf[:-3] + ".c"
+            leaf = prefix + "c"  # a C helper's source
         try:
             files = listings.get(folder)
             if files is None:
                 files = listings[folder] = os.listdir(folder)
-            prefix = leaf[:-3] + "."
             built = [
                 os.path.getmtime(os.path.join(folder, f))
                 for f in files

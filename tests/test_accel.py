@@ -87,3 +87,16 @@ def test_an_edited_source_is_stale_until_rebuilt(tmp_path: Path) -> None:
     assert accel.stale_sources(str(tmp_path)) == ["adapters.testbed.sim"]
     os.utime(built, None)  # rebuilt after the edit
     assert accel.stale_sources(str(tmp_path)) == []
+
+
+def test_an_edited_c_helper_is_stale_until_rebuilt(tmp_path: Path) -> None:
+    (name,) = accel.NATIVE
+    source = Path(accel.source_path(name, str(tmp_path))).with_suffix(".c")
+    source.parent.mkdir(parents=True)
+    source.write_text("/* edited */\n")
+    built = source.with_name(source.stem + ".cpython-311-x86_64-linux-gnu.so")
+    built.write_bytes(b"")
+    os.utime(built, (1_000_000, 1_000_000))
+    assert accel.stale_sources(str(tmp_path)) == [name]
+    os.utime(built, None)
+    assert accel.stale_sources(str(tmp_path)) == []
