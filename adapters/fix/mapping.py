@@ -15,7 +15,6 @@ from typing import Any, Final
 
 from adapters.fix.dictionary import (
     EXEC_TYPES,
-    KEY_TAGS,
     MD_ACTIONS,
     MD_ENTRY_TYPES,
     MD_SLOTS,
@@ -31,6 +30,16 @@ from adapters.fix.dictionary import (
     TIFS,
 )
 from adapters.fix.fields import split_flat
+from adapters.fix.links import OrderLinks
+from adapters.fix.plans import (
+    Base,
+    keys_of,
+    keys_of_fields,
+    new_event,
+    plan_for,
+    put_optional,
+    qty,
+)
 from adapters.fix.timestamps import (
     TS_CACHE,
     FixMappingError,
@@ -39,163 +48,27 @@ from adapters.fix.timestamps import (
     utc_ts_ns,
 )
 
-
-def _qty(v: str) -> int | str:
-    """Quantities as integers when whole, otherwise the decimal string (never a float).
-
-    Digit by digit (as ``int(v) if v.isdigit() and v.isascii()``): compiled, a few instructions a
-    digit where each of those calls goes through the interpreter. Up to 18 digits, which stay a
-    machine-word int; longer or empty values take the general way."""
-    n = len(v)
-    if n == 0 or n > 18:
-        return int(v) if v.isdigit() and v.isascii() else v
-    q = 0
-    for i in range(n):
-        c = ord(v[i])
-        if c < 48 or c > 57:
-            return v
-        q = q * 10 + c - 48
-    return q
-
-
-def _opt(
-    payload: dict[str, Any], f: dict[str, str], spec: tuple[tuple[str, str, bool], ...]
-) -> None:
-    for tag, name, is_int in spec:
-        v = f.get(tag)
-        if v is not None:
-            payload[name] = _qty(v) if is_int else v  # integers parse as quantities do
-
-
-def _keys(f: dict[str, str]) -> dict[str, str]:
-    keys = {}
-    for tag, name in KEY_TAGS:
-        v = f.get(tag)
-        if v is not None and v != "NONE":  # "NONE" is FIX's placeholder for no OrderID
-            keys[name] = v
-    return keys
-
-
-def _keys_of(v: tuple[str | None, ...], sym: str | None) -> dict[str, str]:
-    """Keys from a plan's value tuple, whose first five are the KEY_TAGS values (the symbol
-    given apart, shared)."""
-    cl, orig, oid, eid = v[1:5]
-    keys = {}
-    if sym is not None and sym != "NONE":  # "NONE" is FIX's placeholder for no OrderID
-        keys["symbol"] = sym
-    if cl is not None and cl != "NONE":
-        keys["cl_ord_id"] = cl
-    if orig is not None and orig != "NONE":
-        keys["orig_cl_ord_id"] = orig
-    if oid is not None and oid != "NONE":
-        keys["order_id"] = oid
-    if eid is not None and eid != "NONE":
-        keys["exec_id"] = eid
-    return keys
-
-
-# Field plans: for each message shape (its tags in order), C-level getters that pick the values a
-# mapping needs from the message's value list in one call (the last of a repeated tag, as a dict
-# would keep; index -1 picks the None appended for absent tags).
-_KEY_NAMES = tuple(t for t, _ in KEY_TAGS)
-_PLAN_TAGS = (
-    ("35", "52", "49", "56", "34", "60", "43"),
-    (*_KEY_NAMES, "150", "39", "54", "14", "151", "6", "38", "32", "44", "31", "58", "103", "8"),
-    (*_KEY_NAMES, "54", "38", "44", "40", "59", "1"),
-    ("262", "55"),
-)
-# What every event of one message shares: (ts_ns, recv_ts_ns, host). The times are typed Any so that,
-# compiled, the tuple holds them boxed: the events of a message then share one int object each,
-# where a native int would be boxed afresh for every event.
-_Base = tuple[Any, Any, str]
-_PLANS: Final[dict[str, tuple[Any, ...]]] = {}  # Final: a C static when compiled
 _SHARED_MAX: Final = 1 << 16  # distinct values a normaliser shares per cache (see _share)
-_MD_ENTRY_TAGS = ("269", "270", "271", "279", "278", "290", "55")
-
-# Events are copied from these templates rather than built from dict literals. Compiled, a literal of
-# ten keys is a presized dict with general entries (352 bytes); a copy of a dict that has only ever
-# held str keys keeps the compact str-key entries (272 bytes: ~25 MB less per 300,000 events, which
-# the parent of a parallel read also faults in) and is one memcpy plus a store per field.
-_EVENT_FIELDS = ("seq", "kind", "ts_ns", "recv_ts_ns", "host", "lane", "keys", "parents", "payload")
-_EVENT: Final[dict[str, Any]] = dict.fromkeys(_EVENT_FIELDS, "fix")
-_EVENT_RAW: Final[dict[str, Any]] = dict.fromkeys((*_EVENT_FIELDS, "raw"), "fix")
 
 
-def _new_event(
-    seq: int,
-    kind: str,
-    base: _Base,
-    keys: dict[str, str],
-    parents: list[dict[str, Any]],
-    payload: dict[str, Any],
-    raw: str | None,
-) -> dict[str, Any]:
-    """A capture event of lane "fix" (``raw`` None: an event without raw bytes)."""
-    ev = _EVENT.copy() if raw is None else _EVENT_RAW.copy()
-    ev["seq"] = seq
-    ev["kind"] = kind
-    ev["ts_ns"] = base[0]
-    ev["recv_ts_ns"] = base[1]
-    ev["host"] = base[2]
-    ev["keys"] = keys
-    ev["parents"] = parents
-    ev["payload"] = payload
-    if raw is not None:
-        ev["raw"] = raw
-    return ev
-
-
-def _md_entries(tags: list[str]) -> tuple[itemgetter[Any], ...]:
-    """Getters for the MD entries of a shape: after NoMDEntries(268), each entry starts with the
-    group's first tag (269 in W, 279 in X) and runs to the next, up to CheckSum(10); within an
-    entry the first of a repeated tag counts. No entries: one empty entry (one tick)."""
-    start = tags.index("268") + 1 if "268" in tags else len(tags)
-    stop = tags.index("10", start) if "10" in tags[start:] else len(tags)
-    first = tags[start] if start < len(tags) else ""
-    entries: list[dict[str, int]] = []
-    for k in range(start, stop):
-        if tags[k] == first:
-            entries.append({})
-        entries[-1].setdefault(tags[k], k)
-    return tuple(itemgetter(*(e.get(t, -1) for t in _MD_ENTRY_TAGS)) for e in entries or [{}])
-
-
-def _plan(shape: str) -> tuple[Any, ...]:
-    tags = shape.split("\x01")
-    last = {t: i for i, t in enumerate(tags)}
-    plan = (
-        *(itemgetter(*(last.get(t, -1) for t in names)) for names in _PLAN_TAGS),
-        _md_entries(tags),
-    )
-    if len(_PLANS) > 10_000:
-        _PLANS.clear()
-    _PLANS[shape] = plan
-    return plan
-
-
-class FixNormalizer:
-    """Turns FIX messages into capture events for one capture; assigns ``seq`` and ``parents``.
+class FixNormalizer(OrderLinks):
+    """Turns FIX messages into capture events for one capture; assigns ``seq`` and ``parents``
+    (order links: see ``OrderLinks``).
 
     ``normalize`` takes simplefix-style (tag, value) pairs; ``normalize_values`` is the bulk path
     used by the log reader, taking the framer's values, shape and message text.
     """
 
     def __init__(self, capture: str, host: str, record: bool = False) -> None:
+        super().__init__(record)
         self.capture = capture
         self.host = host
-        self.seq = 0
-        self._orders: dict[str, int] = {}  # ClOrdID → seq of the Order event
-        self._order_ids: dict[str, int] = {}  # OrderID → seq of the first Order for it
-        self._by_msg: dict[tuple[str, int], int] = {}  # (SenderCompID, MsgSeqNum) → seq
         # One object per value of the fields a log repeats endlessly: CompIDs, symbols, prices,
         # quantities, MDReqID, account (see _share). Shared objects keep the events smaller, and
         # marshal (a worker's hand-over) writes and reads each one once as a back-reference
         # rather than a fresh object per event.
         self._shared: dict[str, str] = {}
         self._qtys: dict[str, int | str] = {}
-        # Record mode (a later chunk of a log, normalised in a worker): order links depend on every
-        # earlier message, so they are recorded here and resolved by ``replay`` in the parent.
-        self.ops: list[tuple[Any, ...]] | None = [] if record else None
 
     def normalize(
         self,
@@ -239,9 +112,7 @@ class FixNormalizer:
         direction: str | None,
         raw: bytes | None,
     ) -> list[dict[str, Any]]:
-        plan = _PLANS.get(shape)
-        if plan is None:
-            plan = _plan(shape)
+        plan = plan_for(shape)
         # Typed as a tuple: compiled, it is unpacked by index rather than by the iterator protocol.
         head: tuple[Any, ...] = plan[0](vals)
         msg_type, sent, sender, target, seq_num_t, tt, poss_dup = head
@@ -289,7 +160,7 @@ class FixNormalizer:
             target = self._share(target)
         seq_num = None
         if seq_num_t is not None:
-            q = _qty(seq_num_t)
+            q = qty(seq_num_t)
             if isinstance(q, int):
                 seq_num = q
         payload: dict[str, Any] = {
@@ -304,7 +175,7 @@ class FixNormalizer:
             payload["transact_ts_ns"] = transact
         if poss_dup == "Y":
             payload["poss_dup"] = True
-        base: _Base = (ts, recv_ts_ns, sender)
+        base: Base = (ts, recv_ts_ns, sender)
 
         if msg_type == "8":
             events = self._exec_report(plan[1](vals), base, payload, raw_text)
@@ -316,14 +187,14 @@ class FixNormalizer:
             tags = shape.split("\x01")
             f = dict(zip(tags, vals[:-1], strict=True))
             if msg_type in SESSION_TYPES:
-                _opt(payload, f, SESSION_FIELDS[msg_type])
+                put_optional(payload, f, SESSION_FIELDS[msg_type])
                 events = [self._event("Session", base, {}, [], payload, raw_text)]
             elif msg_type in REJECTS:
                 events = [self._reject(f, msg_type, base, payload, raw_text)]
             else:
                 # Anything else is kept, as an annotation with all its fields, never dropped.
                 payload["fields"] = [[int(t), v] for t, v in zip(tags, vals[:-1], strict=True)]
-                events = [self._event("Annotation", base, _keys(f), [], payload, raw_text)]
+                events = [self._event("Annotation", base, keys_of_fields(f), [], payload, raw_text)]
         if seq_num is not None:
             self._by_msg[(sender, seq_num)] = events[0]["seq"]
         return events
@@ -339,13 +210,13 @@ class FixNormalizer:
         return value
 
     def _shared_qty(self, value: str) -> int | str:
-        """``_qty`` of a quantity, one object per distinct text (quantities repeat: round lots)."""
+        """``qty`` of a quantity, one object per distinct text (quantities repeat: round lots)."""
         known = self._qtys.get(value)
         if known is not None:
             return known
         if len(self._qtys) >= _SHARED_MAX:
             self._qtys.clear()
-        q = self._qtys[value] = _qty(value)
+        q = self._qtys[value] = qty(value)
         return q
 
     @staticmethod
@@ -360,107 +231,20 @@ class FixNormalizer:
     def _event(
         self,
         kind: str,
-        base: _Base,
+        base: Base,
         keys: dict[str, str],
         parents: list[dict[str, Any]],
         payload: dict[str, Any],
         raw: str | None,
     ) -> dict[str, Any]:
         self.seq += 1
-        return _new_event(self.seq, kind, base, keys, parents, payload, raw)
-
-    # Order links. Each takes the message's key values (None when absent or "NONE").
-
-    def _link_order(
-        self, new: bool, cl: str | None, orig: str | None, oid: str | None, seq: int
-    ) -> list[dict[str, Any]]:
-        """A cancel/replace names the order it amends; every order registers its ids."""
-        parents = [] if new else self._order_parent(orig, oid, "order_chain")
-        if cl is not None:
-            self._orders[cl] = seq
-        if oid is not None:
-            self._order_ids.setdefault(oid, seq)
-        return parents
-
-    def _link_report(self, cl: str | None, oid: str | None) -> list[dict[str, Any]]:
-        parent_seq = self._orders.get(cl if cl is not None else "")
-        if parent_seq is None and oid is not None:
-            parent_seq = self._order_ids.get(oid)
-        if parent_seq is None:
-            return []
-        if oid is not None:
-            self._order_ids.setdefault(oid, parent_seq)
-        return [{"seq": parent_seq, "kind": "order_report"}]
-
-    def _link_reject(
-        self, cl: str | None, oid: str | None, ref_id: str | None, by_msg: int | None
-    ) -> list[dict[str, Any]]:
-        parents = self._order_parent(cl, oid, "order_report")
-        if not parents and ref_id is not None and ref_id in self._orders:
-            parents = [{"seq": self._orders[ref_id], "kind": "order_report"}]
-        if not parents and by_msg is not None:
-            parents = [{"seq": by_msg, "kind": "causal"}]
-        return parents
-
-    def _order_parent(self, via: str | None, oid: str | None, kind: str) -> list[dict[str, Any]]:
-        seq = self._orders.get(via if via is not None else "")
-        if seq is None and oid is not None:
-            seq = self._order_ids.get(oid)
-        return [] if seq is None else [{"seq": seq, "kind": kind}]
-
-    def replay(
-        self,
-        events: list[dict[str, Any]],
-        ops: list[tuple[Any, ...]],
-        by_msg: dict[tuple[str, int], int],
-        end: int,
-        base: int = 0,
-    ) -> None:
-        """Append a record-mode chunk's results: its events, numbered from ``base + 1`` to ``end``
-        (renumbered in place unless this normaliser's seq is ``base``), its recorded link ops and
-        its (SenderCompID, MsgSeqNum) map. The state after is what normalising the chunk's
-        messages here would have left."""
-        off = self.seq - base
-        if off:
-            for ev in events:
-                # Typed locals: compiled, machine-int sums, and no iterator for the usual empty list.
-                local_seq: int = ev["seq"]
-                ev["seq"] = local_seq + off
-                links: list[dict[str, Any]] = ev["parents"]
-                if links:  # only a Fill's link to its report (links are in ops)
-                    for p in links:
-                        parent_seq: int = p["seq"]
-                        p["seq"] = parent_seq + off
-        own = self._by_msg
-        first = base + 1
-        for op in ops:
-            # Typed locals: compiled, the op's kind and seq are unboxed once and compared natively.
-            op_kind: int = op[0]
-            op_seq: int = op[1]
-            seq = op_seq + off
-            if op_kind == 0:
-                parents = self._link_order(op[2], op[3], op[4], op[5], seq)
-            elif op_kind == 1:
-                parents = self._link_report(op[2], op[3])
-            else:
-                msg_key, local = op[5], op[6]
-                # The latest earlier write wins: this chunk's own, else the state before it.
-                prior = None if msg_key is None else own.get(msg_key)
-                parents = self._link_reject(
-                    op[2], op[3], op[4], local + off if local is not None else prior
-                )
-            events[op_seq - first]["parents"] = parents
-        if off:
-            own.update({k: v + off for k, v in by_msg.items()})
-        else:
-            own.update(by_msg)
-        self.seq = end + off
+        return new_event(self.seq, kind, base, keys, parents, payload, raw)
 
     def _order(
-        self, v: tuple[Any, ...], msg_type: str, base: _Base, payload: dict[str, Any], raw: str
+        self, v: tuple[Any, ...], msg_type: str, base: Base, payload: dict[str, Any], raw: str
     ) -> dict[str, Any]:
         sym = v[0]
-        keys = _keys_of(v, None if sym is None else self._share(sym))
+        keys = keys_of(v, None if sym is None else self._share(sym))
         side, qty, price, ot, tif, account = v[5:]
         action = ORDER_ACTIONS[msg_type]
         payload["action"] = action
@@ -481,13 +265,13 @@ class FixNormalizer:
         else:
             parents = []
             self.ops.append((0, seq, action == "new", cl, orig, oid))
-        return _new_event(seq, "Order", base, keys, parents, payload, raw)
+        return new_event(seq, "Order", base, keys, parents, payload, raw)
 
     def _exec_report(
-        self, v: tuple[Any, ...], base: _Base, payload: dict[str, Any], raw: str
+        self, v: tuple[Any, ...], base: Base, payload: dict[str, Any], raw: str
     ) -> list[dict[str, Any]]:
         sym = v[0]
-        keys = _keys_of(v, None if sym is None else self._share(sym))
+        keys = keys_of(v, None if sym is None else self._share(sym))
         (et, st, side, cum, leaves, avg, order_qty, last_qty, price, last_px, text, rej, begin) = v[
             5:
         ]
@@ -495,7 +279,7 @@ class FixNormalizer:
         payload["exec_type"] = None if et is None else EXEC_TYPES.get(et) or et
         payload["ord_status"] = None if st is None else ORD_STATUS.get(st) or st
         payload["side"] = side
-        # Four quantities on the commonest message (_qty: a native call, no interpreter calls)
+        # Four quantities on the commonest message (qty: a native call, no interpreter calls)
         if cum is not None:
             cum = self._shared_qty(cum)
         if leaves is not None:
@@ -522,7 +306,7 @@ class FixNormalizer:
         else:
             parents = []
             self.ops.append((1, seq, keys.get("cl_ord_id"), keys.get("order_id")))
-        report = _new_event(seq, "ExecReport", base, keys, parents, payload, raw)
+        report = new_event(seq, "ExecReport", base, keys, parents, payload, raw)
         # A trade: ExecType F (FIX 4.3+), or Partial fill / Fill in FIX 4.2 and earlier.
         trade = et == "F" or ((et == "1" or et == "2") and begin in OLD_BEGIN_STRINGS)
         if not (trade and last_qty is not None and last_px is not None and last_qty.strip("0.")):
@@ -536,15 +320,15 @@ class FixNormalizer:
         }
         self.seq = seq + 1
         fill_parents = [{"seq": seq, "kind": "report_fill"}]
-        return [report, _new_event(seq + 1, "Fill", base, keys.copy(), fill_parents, fill, None)]
+        return [report, new_event(seq + 1, "Fill", base, keys.copy(), fill_parents, fill, None)]
 
     def _reject(
-        self, f: dict[str, str], msg_type: str, base: _Base, payload: dict[str, Any], raw: str
+        self, f: dict[str, str], msg_type: str, base: Base, payload: dict[str, Any], raw: str
     ) -> dict[str, Any]:
-        keys = _keys(f)
+        keys = keys_of_fields(f)
         exec_type, spec = REJECTS[msg_type]
         payload["exec_type"] = exec_type
-        _opt(payload, f, spec)
+        put_optional(payload, f, spec)
         ref = payload.get("ref_seq_num")
         target = payload.get("target_comp_id")
         # A session/business reject answers the counterparty's message with that MsgSeqNum (an
@@ -565,7 +349,7 @@ class FixNormalizer:
         v: tuple[Any, ...],
         entries: tuple[itemgetter[Any], ...],
         vals: list[Any],
-        base: _Base,
+        base: Base,
         payload: dict[str, Any],
         raw: str,
     ) -> list[dict[str, Any]]:
@@ -596,7 +380,7 @@ class FixNormalizer:
             seq += 1
             # The raw message is kept once, on its first tick.
             md_keys = {"symbol": symbol} if symbol is not None else {}
-            ev = _new_event(seq, "MDTick", base, md_keys, [], p, None if events else raw)
+            ev = new_event(seq, "MDTick", base, md_keys, [], p, None if events else raw)
             events.append(ev)
         self.seq = seq
         return events
