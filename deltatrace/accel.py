@@ -32,6 +32,7 @@ COMPILED: tuple[str, ...] = (
     "adapters.fix.dictionary",
     "adapters.fix.fields",
     "adapters.fix.framing",
+    "adapters.fix.lines",
     "adapters.fix.links",
     "adapters.fix.mapping",
     "adapters.fix.plans",

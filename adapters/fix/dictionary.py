@@ -140,3 +140,15 @@ KEY_TAGS: Final[tuple[tuple[str, str], ...]] = (
     ("37", "order_id"),
     ("17", "exec_id"),
 )
+
+# The standard header every message must carry (the framer quarantines one without, naming them).
+REQUIRED_HEADER: Final = (8, 9, 35, 49, 56, 34, 52)
+HEADER_NAMES: Final = {
+    8: "BeginString",
+    9: "BodyLength",
+    35: "MsgType",
+    49: "SenderCompID",
+    56: "TargetCompID",
+    34: "MsgSeqNum",
+    52: "SendingTime",
+}

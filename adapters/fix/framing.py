@@ -2,9 +2,9 @@
 
 simplefix's FixParser re-slices its buffer for every field, which is fine for a live session and far
 too slow for logs. Here each message is located with ``bytes.find``, framed by BodyLength(9), checked
-against CheckSum(10) (computed over the SOH form) and split with ``bytes.split``. Anything that is not a
-valid message or a recognised engine log prefix is quarantined with its byte offset, its bytes and a
-precise reason; framing always resumes at the next message.
+against CheckSum(10) (computed over the SOH form) and split into its values. Anything that is not a
+valid message or a recognised engine log prefix (``lines``) is quarantined with its byte offset, its
+bytes and a precise reason; framing always resumes at the next message.
 
 Speed: each SOH message is decoded once and split once into its values and its shape (its tags
 joined by SOH) by ``split_values``, a small C function (``_splitc.c``) where it is built; the
@@ -19,6 +19,7 @@ import re
 from typing import Final, NamedTuple
 from zlib import adler32
 
+from adapters.fix.dictionary import HEADER_NAMES, REQUIRED_HEADER
 from adapters.fix.fields import (
     RAW_LEN_TEXT,
     SOH,
@@ -27,54 +28,15 @@ from adapters.fix.fields import (
     split_fields,
     split_text,
 )
+from adapters.fix.lines import BEGIN, HEAD, QUICKFIX, QUICKFIX_HEAD, log_prefix, soh_head
 
 try:  # the C splitter, where it was built (and DELTATRACE_PURE_PYTHON is not set: deltatrace/accel)
     from adapters.fix._splitc import split_values
 except ImportError:
     from adapters.fix.fields import split_values
 
-REQUIRED_HEADER = (8, 9, 35, 49, 56, 34, 52)
-HEADER_NAMES = {
-    8: "BeginString",
-    9: "BodyLength",
-    35: "MsgType",
-    49: "SenderCompID",
-    56: "TargetCompID",
-    34: "MsgSeqNum",
-    52: "SendingTime",
-}
 _DIGITS = frozenset(b"0123456789")
 _BEGIN_TEXT = {b"FIX.4.2": "FIX.4.2", b"FIX.4.4": "FIX.4.4", b"FIXT.1.1": "FIXT.1.1"}
-_DELIMS = {b"\x01": SOH, b"|": b"|", b"^A": b"^A"}
-
-# 8=BeginString <d> 9=BodyLength <d>; the delimiter is detected per message from what follows 8=.
-_HEAD = re.compile(rb"()8=(FIXT?\.\d\.\d)(\x01|\||\^A)9=(\d{1,8})\3")
-_BEGIN = re.compile(rb"8=(FIXT?\.\d\.\d)(\x01|\||\^A)")
-
-_TS = (
-    rb"\d{8}-\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?"
-    rb"|\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?Z?"
-    rb"|\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?"
-)
-_DIR_IN = (b"<", b"<<", b"<-", b"IN", b"RECV", b"RCV", b"RECEIVED", b"INBOUND", b"INCOMING")
-_DIR_OUT = (b">", b">>", b"->", b"OUT", b"SENT", b"SEND", b"SND", b"OUTBOUND", b"OUTGOING")
-_DIR = b"|".join(re.escape(d) for d in sorted(_DIR_IN + _DIR_OUT, key=len, reverse=True))
-_SESSION = rb"FIXT?\.\d\.\d:[\w.\-]+->[\w.\-]+"
-# An engine log prefix: optional timestamp, direction marker and session id in the usual orders,
-# with brackets and ':' '-' '|' separators (QuickFIX: "20250101-12:00:00.000 : 8=FIX...").
-_PREFIX = re.compile(
-    rb"\s*(?:(?P<d1>" + _DIR + rb")\s*[:\-|]?\s*)?"
-    rb"(?:\[?(?P<ts>" + _TS + rb")\]?\s*[:\-|,]?\s*)?"
-    rb"(?:(?:\[?(?P<d2>" + _DIR + rb")\]?|\[?" + _SESSION + rb"\]?)\s*[:\-|]?\s*)*",
-    re.IGNORECASE,
-)
-
-
-_QUICKFIX = re.compile(rb"(\d{8}-\d\d:\d\d:\d\d(?:\.\d{1,9})?) : ")
-# Groups as in _HEAD (begin string 2, delimiter 3, BodyLength 4), plus the log time as group 1.
-_QUICKFIX_HEAD = re.compile(
-    rb"\n(\d{8}-\d\d:\d\d:\d\d(?:\.\d{1,9})?) : 8=(FIXT?\.\d\.\d)(\x01|\||\^A)9=(\d{1,8})\3"
-)
 
 
 class Frame(NamedTuple):
@@ -137,61 +99,6 @@ def _shape_ok(shape: str) -> bool:
     return ok
 
 
-def _soh_head(data: bytes, pos: int) -> tuple[int, int, int, int]:
-    """The usual line start, ``\\n<YYYYMMDD-HH:MM:SS[.f]> : 8=FIX[T].d.d<SOH>9=<BodyLength><SOH>``
-    (what _QUICKFIX_HEAD matches with an SOH delimiter), read byte by byte: compiled, a few
-    comparisons a byte, where a regular-expression match and its groups cost several times more
-    per message. Returns (where 8= starts, the BeginString's length, BodyLength's digit count,
-    BodyLength), or (-1, 0, 0, 0) for anything else, which the regular expressions then read."""
-    no = (-1, 0, 0, 0)
-    n = len(data)
-    if pos + 35 > n or data[pos] != 10:  # 35: the shortest such head
-        return no
-    i = pos + 1
-    for k in range(17):  # YYYYMMDD-HH:MM:SS
-        c = data[i + k]
-        if k == 8:
-            if c != 45:  # '-'
-                return no
-        elif k == 11 or k == 14:
-            if c != 58:  # ':'
-                return no
-        elif c < 48 or c > 57:
-            return no
-    i += 17
-    if data[i] == 46:  # '.' and 1 to 9 digits
-        j = i + 1
-        while j < n and 48 <= data[j] <= 57:
-            j += 1
-        if j - i - 1 < 1 or j - i - 1 > 9:
-            return no
-        i = j
-    if not data.startswith(b" : 8=FIX", i):
-        return no
-    s = i + 3
-    i += 8
-    if i < n and data[i] == 84:  # FIXT
-        i += 1
-    if i + 7 > n:
-        return no
-    c1, c2 = data[i + 1], data[i + 3]
-    if data[i] != 46 or data[i + 2] != 46 or c1 < 48 or c1 > 57 or c2 < 48 or c2 > 57:
-        return no
-    i += 4
-    begin_len = i - s - 2
-    if data[i] != 1 or data[i + 1] != 57 or data[i + 2] != 61:  # SOH 9=
-        return no
-    i += 3
-    digits_at, length = i, 0
-    while i < n and 48 <= data[i] <= 57:
-        length = length * 10 + data[i] - 48
-        i += 1
-    digits = i - digits_at
-    if digits < 1 or digits > 8 or i >= n or data[i] != 1:
-        return no
-    return (s, begin_len, digits, length)
-
-
 class Framer:
     """Frames one whole log. ``frames`` and ``quarantined`` are filled by ``run``."""
 
@@ -207,7 +114,7 @@ class Framer:
         ``end`` is then where the next message would start (``stop`` itself unless the last one
         ran past it)."""
         data, find, n = self.data, self.data.find, len(self.data)
-        head_match, quickfix, quickfix_head = _HEAD.match, _QUICKFIX.fullmatch, _QUICKFIX_HEAD.match
+        head_match, quickfix, quickfix_head = HEAD.match, QUICKFIX.fullmatch, QUICKFIX_HEAD.match
         # Typed, so that compiled these are bytes operations rather than generic ones.
         begin: bytes
         delim: bytes
@@ -220,7 +127,7 @@ class Framer:
         while pos < stop:
             # The usual case, read without a regular expression; a line whose BodyLength does not
             # land on its CheckSum goes the general way below.
-            s, begin_len, digits, length = _soh_head(data, pos)
+            s, begin_len, digits, length = soh_head(data, pos)
             if s >= 0:
                 end_body = s + begin_len + digits + 6 + length
                 cs_end = end_body + 7
@@ -452,7 +359,7 @@ class Framer:
             nxt = data.find(b"8=FIX", nxt + 1)
         eol = data.find(b"\n", s)
         stop = min(x for x in (nxt, eol, len(data)) if x >= 0)
-        b = _BEGIN.match(data, s)
+        b = BEGIN.match(data, s)
         if b is None:
             reason = "malformed BeginString(8): expected FIX.4.x or FIXT.1.1 and a delimiter"
         else:
@@ -465,7 +372,7 @@ class Framer:
         data = self.data
         gap = data[start:stop]
         if gap[:1] == b"\n":  # the usual case: a QuickFIX-style prefix on the next line
-            m = _QUICKFIX.fullmatch(gap, 1)
+            m = QUICKFIX.fullmatch(gap, 1)
             if m is not None:
                 return None, m[1]
         lines = gap.split(b"\n")
@@ -481,17 +388,15 @@ class Framer:
         if prefix is None or not prefix.strip():
             return None, None
         at_line_start = bool(lines) or start == 0
-        m = _PREFIX.fullmatch(prefix) if at_line_start else None
-        if m is None:
+        read = log_prefix(prefix) if at_line_start else None
+        if read is None:
             lead = len(prefix) - len(prefix.lstrip())
             reason = (
                 f"garbage before a message: {len(prefix.strip())} bytes that are not a log prefix"
             )
             self.quarantined.append(quarantine(line_start + lead, prefix.strip(), reason))
             return None, None
-        d = (m.group("d1") or m.group("d2") or b"").upper()
-        direction = "in" if d in _DIR_IN else "out" if d in _DIR_OUT else None
-        return direction, m.group("ts")
+        return read
 
 
 def frame_log(data: bytes) -> Framer:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.fix import framing, timestamps
+from adapters.fix import lines, timestamps
 from adapters.fix.bench import as_log, corpus, encode_message
 from adapters.fix.framing import frame_log
 from adapters.fix.log import read_fix_log
@@ -86,11 +86,11 @@ _HEAD_PARTS = st.tuples(
 @given(_HEAD_PARTS)
 def test_the_byte_wise_line_head_reads_what_the_regular_expression_matches(parts) -> None:
     # The framer reads the usual line head byte by byte and leaves anything else to
-    # _QUICKFIX_HEAD: it must accept exactly the SOH-delimited heads the expression matches,
+    # QUICKFIX_HEAD: it must accept exactly the SOH-delimited heads the expression matches,
     # with the same positions.
     data = b"".join(parts)
-    m = framing._QUICKFIX_HEAD.match(data, 0)
-    got = framing._soh_head(data, 0)
+    m = lines.QUICKFIX_HEAD.match(data, 0)
+    got = lines.soh_head(data, 0)
     if m is None or m.group(3) != b"\x01":
         assert got == (-1, 0, 0, 0)
     else:
