@@ -268,8 +268,11 @@ def normalize_event(
     elif type(payload) is not dict:
         raise BadLine("payload must be an object")
     raw = get("raw")
-    if raw is not None and (type(raw) is not str or "\x00" in raw):
-        raise BadLine("raw must be a string" if type(raw) is not str else f"raw {_NUL_TEXT}")
+    if raw is not None:
+        if type(raw) is not str:
+            raise BadLine("raw must be a string")
+        if "\x00" in raw:
+            raise BadLine(f"raw {_NUL_TEXT}")
     parents_in = get("parents")
     if not parents_in:
         parents: list[Parent] = []
@@ -295,11 +298,10 @@ def normalize_event(
         "payload": _Fragment(payload_bytes),
         "raw": raw,
     }
+    # A lone surrogate in a string (Python's json, behind the API, allows it) cannot be encoded.
     try:
         digest = _sha256(_dumps(canonical, option=_SORTED)).hexdigest()
-    except (
-        TypeError
-    ) as exc:  # a lone surrogate in a string (Python's json, behind the API, allows it)
+    except TypeError as exc:
         raise BadLine(f"event cannot be canonicalised: {exc}") from None
     return _tuple_new(
         Normalized,

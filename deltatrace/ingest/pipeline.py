@@ -96,10 +96,7 @@ def ingest_events_in_child(
     their batches written here."""
 
     def feed(child_writer: CaptureWriter) -> None:
-        for offset, raw, reason in quarantined:
-            child_writer.quarantine(offset, raw, reason)
-        for no, obj in events:
-            child_writer.add_event(no, obj)
+        child_writer.add_events(events, quarantined)
 
     # Here the child is the slower side (checking an event costs more than storing it once the
     # parsing is done), so the writer packs the event segments itself.

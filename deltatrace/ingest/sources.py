@@ -140,11 +140,8 @@ def ingest_events(
     with bulk_mode():
         if in_child:
             ingest_events_in_child(writer, events, quarantined, source or capture.key)
-            return writer.finish()
-        for offset, raw, reason in quarantined:
-            writer.quarantine(offset, raw, reason)
-        for no, obj in events:
-            writer.add_event(no, obj)
+        else:
+            writer.add_events(events, quarantined)
         return writer.finish()
 
 

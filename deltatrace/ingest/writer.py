@@ -154,6 +154,17 @@ class CaptureWriter:
                 continue
             add(no, ev)
 
+    def add_events(
+        self,
+        events: Iterable[tuple[int, dict[str, Any]]],
+        quarantined: Iterable[tuple[int, str, str]] = (),
+    ) -> None:
+        """An adapter's numbered events, after what it quarantined itself (offset, raw, reason)."""
+        for offset, raw, reason in quarantined:
+            self.quarantine(offset, raw, reason)
+        for no, obj in events:
+            self.add_event(no, obj)
+
     def add_event(self, line_no: int, obj: dict[str, Any]) -> None:
         try:
             ev = normalize_event(obj, self.capture.host, self.transform, self.capture.key)

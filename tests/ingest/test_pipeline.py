@@ -150,14 +150,19 @@ def test_running_it_again_adds_nothing(tmp_path, settings):
     assert contents("inc") == before
 
 
-def test_strict_stops_at_the_same_line_with_the_same_message(tmp_path, settings):
-    path = messy_capture(tmp_path / "gw-1.jsonl")
+def strict_errors(settings, path: Path, *args: str) -> list[str]:
+    """What a strict ingest of ``path`` stops with, in one process and then in two."""
     messages = []
     for threshold, incident in ((-1, "one-process"), (0, "two-processes")):
         settings.INGEST_PIPELINE_MIN_BYTES = threshold
         with pytest.raises(CommandError) as err:
-            ingest(path, incident, "--strict")
+            ingest(path, incident, *args, "--strict")
         messages.append(str(err.value))
+    return messages
+
+
+def test_strict_stops_at_the_same_line_with_the_same_message(tmp_path, settings):
+    messages = strict_errors(settings, messy_capture(tmp_path / "gw-1.jsonl"))
     assert messages[0] == messages[1]
     assert "line 43" in messages[1] and "invalid JSON" in messages[1]
 
@@ -218,13 +223,7 @@ def test_a_fix_log_checked_in_a_second_process_stores_exactly_what_one_process_s
 
 
 def test_strict_fix_ingest_stops_at_the_same_offset_with_the_same_message(tmp_path, settings):
-    path = fix_log(tmp_path / "dropcopy.log")
-    messages = []
-    for threshold, incident in ((-1, "one-process"), (0, "two-processes")):
-        settings.INGEST_PIPELINE_MIN_BYTES = threshold
-        with pytest.raises(CommandError) as err:
-            ingest(path, incident, "--format", "fix", "--strict")
-        messages.append(str(err.value))
+    messages = strict_errors(settings, fix_log(tmp_path / "dropcopy.log"), "--format", "fix")
     assert messages[0] == messages[1]
     assert "dropcopy.log: offset " in messages[1]
 
