@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,10 @@ def test_the_bundle_holds_the_report_events_proofs_and_its_verifier(built: Any) 
         "Ledger checkpoint",
     ):
         assert heading in html
-    assert "<svg" in html and "cdn" not in html.lower() and "<script" not in html
+    assert "<svg" in html and "<script" not in html
+    # Nothing loaded from elsewhere (a CDN, say). Not a search for "cdn": the report's random
+    # tokens (pseudonyms, signatures) may spell it, which made this test fail now and then.
+    assert re.search(r"""(?:src|href|url)\s*[=(]\s*["']?\s*(?:https?:)?//""", html, re.I) is None
     events = [json.loads(line) for line in files[v.EVENTS].splitlines()]
     assert len(events) == 6 * 7
     assert files["verify_bundle.py"] == Path(v.__file__).read_bytes()
